@@ -1,0 +1,145 @@
+"""Runs the model on batches of frames: host planes -> device -> RGB -> model -> YUV -> host planes.
+
+On CUDA the input goes through pinned host buffers and a side copy stream, double-buffered, so the
+next batch uploads while this one computes; results come back through pinned buffers behind a CUDA
+event, so nothing on the hot path calls synchronize()."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .colour import ColourSpec, rgb_to_yuv, yuv_to_rgb
+from .errors import TruesightError
+from .model import run_tiled
+
+Planes = tuple[np.ndarray, ...]
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """'auto' picks CUDA when present; 'cuda' without a GPU is an error."""
+    name = str(device or "auto")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise TruesightError(f"--device {name}: no CUDA GPU is available (use --device cpu or auto)")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise TruesightError(f"unknown --device {name!r} (use auto, cpu or cuda)") from None
+
+
+def _to_signed(a: np.ndarray) -> np.ndarray:
+    # torch has no general uint16 kernels; 10/12-bit codes fit in int16.
+    return a.view(np.int16) if a.dtype == np.uint16 else a
+
+
+class _Pending:
+    """A batch whose results may still be in flight on the GPU."""
+
+    def __init__(self, outputs: Sequence[torch.Tensor], event: "torch.cuda.Event | None", n: int, wide: bool) -> None:
+        self.outputs, self.event, self.n, self.wide = outputs, event, n, wide
+
+    def result(self) -> list[Planes]:
+        if self.event is not None:
+            self.event.synchronize()
+        arrays = [t.numpy()[: self.n].copy() for t in self.outputs]
+        if self.wide:
+            arrays = [a.view(np.uint16) for a in arrays]
+        return [tuple(a[i] for a in arrays) for i in range(self.n)]
+
+
+class Sharpener:
+    """Applies a model to batches of YUV planes (video) or RGB tensors (stills, preview)."""
+
+    def __init__(self, model: nn.Module, device: torch.device, strength: float = 1.0,
+                 tile: int | None = None, overlap: int = 64) -> None:
+        if not 0.0 <= strength <= 1.0:
+            raise TruesightError(f"--strength must be in 0..1, got {strength}")
+        self.device = device
+        self.cuda = device.type == "cuda"
+        self.dtype = torch.float16 if self.cuda else torch.float32
+        self.model = model.to(device=device, dtype=self.dtype).eval()
+        if self.cuda:
+            self.model = self.model.to(memory_format=torch.channels_last)
+            self.copy_stream = torch.cuda.Stream(device)
+        self.strength = strength
+        self.tile, self.overlap = tile, overlap
+        self._slots: dict[int, dict[str, object]] = {}
+        self._k = 0
+
+    @torch.inference_mode()
+    def sharpen_rgb(self, x: torch.Tensor) -> torch.Tensor:
+        """Sharpen float RGB (B,3,H,W) in [0,1] on the engine's device; returns the same dtype."""
+        x = x.to(self.device, self.dtype)
+        if self.cuda:
+            x = x.contiguous(memory_format=torch.channels_last)
+        y = run_tiled(self.model, x, self.tile, self.overlap) if self.tile else self.model(x)
+        if self.strength < 1.0:
+            y = x + self.strength * (y - x)
+        return y
+
+    def _host_buffers(self, batch: Sequence[Planes], out_shapes: Sequence[tuple[int, ...]]) -> dict[str, object]:
+        slot = self._slots.get(self._k % 2)
+        b = len(batch)
+        key = (b, tuple(p.shape for p in batch[0]), batch[0][0].dtype.str)
+        if slot is None or slot["key"] != key:
+            dt = torch.int16 if batch[0][0].dtype == np.uint16 else torch.uint8
+            slot = {
+                "key": key,
+                "in": [torch.empty((b, *p.shape), dtype=dt, pin_memory=True) for p in batch[0]],
+                "out": [torch.empty((b, *s), dtype=dt, pin_memory=True) for s in out_shapes],
+                "done": None,
+            }
+            self._slots[self._k % 2] = slot
+        elif slot["done"] is not None:
+            slot["done"].synchronize()  # the previous batch in this slot has finished with it
+        return slot
+
+    @torch.inference_mode()
+    def submit(self, batch: Sequence[Planes], spec: ColourSpec, out_width: int | None = None,
+               side_by_side: bool = False) -> _Pending:
+        """Start sharpening a batch of frames; .result() gives their planes. With side_by_side the
+        output is original | sharpened, twice as wide."""
+        wide = batch[0][0].dtype == np.uint16
+        h, w = batch[0][0].shape
+        hc, wc = batch[0][1].shape
+        ow = 2 * w if side_by_side else w
+        owc = 2 * wc if side_by_side else wc
+        out_shapes = [(h, ow), (hc, owc), (hc, owc)]
+        if self.cuda:
+            slot = self._host_buffers(batch, out_shapes)
+            for dst, i in zip(slot["in"], range(3)):
+                dst.copy_(torch.from_numpy(np.stack([_to_signed(f[i]) for f in batch])))
+            with torch.cuda.stream(self.copy_stream):
+                planes = [t.to(self.device, non_blocking=True) for t in slot["in"]]
+                uploaded = torch.cuda.Event()
+                uploaded.record(self.copy_stream)
+            torch.cuda.current_stream(self.device).wait_event(uploaded)
+            for t in planes:
+                t.record_stream(torch.cuda.current_stream(self.device))
+        else:
+            planes = [torch.from_numpy(np.stack([_to_signed(f[i]) for f in batch])) for i in range(3)]
+        y, u, v = (p.to(torch.int32) for p in planes)
+        rgb = yuv_to_rgb(y, u, v, spec)
+        out = self.sharpen_rgb(rgb)
+        if side_by_side:
+            out = torch.cat((rgb.to(out.dtype), out), dim=-1)
+            y = torch.cat((y, y), -1)
+        oy, ou, ov = rgb_to_yuv(out, spec, (hc, owc))
+        if side_by_side:
+            # keep the original half's planes bit-exact
+            oy[..., :w], ou[..., :wc], ov[..., :wc] = y[..., :w], u, v
+        dt = torch.int16 if wide else torch.uint8
+        results = [p.to(dt) for p in (oy, ou, ov)]
+        self._k += 1
+        if not self.cuda:
+            return _Pending(results, None, len(batch), wide)
+        for dst, src in zip(slot["out"], results):
+            dst.copy_(src, non_blocking=True)
+        done = torch.cuda.Event()
+        done.record()
+        slot["done"] = done
+        return _Pending(slot["out"], done, len(batch), wide)

@@ -1,0 +1,471 @@
+"""Everything that touches PyAV: probing, decoding to YUV planes, encoding and muxing other streams."""
+from __future__ import annotations
+
+import io
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .errors import TruesightError
+
+log = logging.getLogger("truesight_video")
+
+# Planar formats handled natively (converted on the model's device); others go through swscale.
+NATIVE_FORMATS = {
+    "yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p",
+    "yuv420p10le", "yuv422p10le", "yuv444p10le", "yuv420p12le", "yuv422p12le", "yuv444p12le",
+}
+ENCODER_FOR = {
+    "h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "vp8": "libvpx", "av1": "libsvtav1",
+    "mpeg4": "mpeg4", "ffv1": "ffv1", "prores": "prores_ks", "mjpeg": "mjpeg", "png": "png",
+    "mpeg2video": "mpeg2video", "dnxhd": "dnxhd", "rawvideo": "rawvideo",
+}
+PQ, HLG = 16, 18
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the pipeline needs to know about a clip's video stream."""
+
+    path: str
+    format_name: str
+    codec: str
+    width: int
+    height: int
+    pix_fmt: str
+    work_fmt: str
+    bits: int
+    time_base: Fraction
+    rate: Fraction | None
+    frames: int
+    duration: float | None
+    colorspace: int
+    color_range: int
+    color_primaries: int
+    color_trc: int
+    audio_streams: int
+
+    @property
+    def chroma_shape(self) -> tuple[int, int]:
+        f = av.VideoFormat(self.work_fmt)
+        return f.chroma_height(self.height), f.chroma_width(self.width)
+
+    @property
+    def hdr(self) -> bool:
+        return self.color_trc in (PQ, HLG)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded picture as integer planes (Y, U, V), with its timestamp."""
+
+    planes: tuple[np.ndarray, ...]
+    pts: int | None
+    time: float
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """Encoder choice; None fields follow the input."""
+
+    codec: str | None = None
+    crf: int | None = None
+    preset: str | None = None
+    pix_fmt: str | None = None
+    threads: int = 0
+
+
+def _first_line(e: BaseException) -> str:
+    s = str(e).strip().splitlines()
+    return s[0] if s else type(e).__name__
+
+
+def _open_input(path: str | os.PathLike) -> av.container.InputContainer:
+    p = Path(path)
+    if not p.exists():
+        raise TruesightError(f"input not found: {path}")
+    if p.is_dir():
+        raise TruesightError(f"input is a directory, not a media file: {path}")
+    if p.stat().st_size == 0:
+        raise TruesightError(f"input is empty: {path}")
+    try:
+        return av.open(str(p), "r", metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as e:
+        raise TruesightError(f"not a readable media file: {path} ({_first_line(e)})") from None
+
+
+def _video_stream(container: av.container.InputContainer, path: str) -> av.VideoStream:
+    streams = [s for s in container.streams.video
+               if not (s.disposition & av.stream.Disposition.attached_pic)]
+    if not streams:
+        raise TruesightError(f"no video stream in {path}")
+    return streams[0]
+
+
+def _plane_array(plane: av.video.plane.VideoPlane, itemsize: int) -> np.ndarray:
+    dtype = np.uint8 if itemsize == 1 else np.dtype("<u2")
+    a = np.frombuffer(plane, dtype=dtype).reshape(plane.height, plane.line_size // itemsize)
+    return a[:, : plane.width].copy()
+
+
+def frame_planes(frame: av.VideoFrame, work_fmt: str) -> tuple[np.ndarray, ...]:
+    """Copy a decoded frame's Y, U, V planes into numpy arrays (reformatting only if not native)."""
+    if frame.format.name != work_fmt:
+        frame = frame.reformat(format=work_fmt)
+    itemsize = 1 if frame.format.components[0].bits <= 8 else 2
+    return tuple(_plane_array(p, itemsize) for p in frame.planes[:3])
+
+
+def planes_frame(planes: tuple[np.ndarray, ...], fmt: str) -> av.VideoFrame:
+    """Build a VideoFrame of format fmt from Y, U, V integer planes."""
+    h, w = planes[0].shape
+    frame = av.VideoFrame(w, h, fmt)
+    dtype = np.uint8 if frame.format.components[0].bits <= 8 else np.dtype("<u2")
+    for plane, data in zip(frame.planes, planes):
+        stride = plane.line_size // np.dtype(dtype).itemsize
+        buf = np.zeros((plane.height, stride), dtype=dtype)
+        buf[:, : plane.width] = data
+        plane.update(buf)
+    return frame
+
+
+def _work_format(pix_fmt: str) -> tuple[str, int]:
+    if pix_fmt in NATIVE_FORMATS:
+        return pix_fmt, av.VideoFormat(pix_fmt).components[0].bits
+    try:
+        bits = max(c.bits for c in av.VideoFormat(pix_fmt).components)
+    except (ValueError, av.FFmpegError):
+        bits = 8
+    return ("yuv444p10le", 10) if bits > 8 else ("yuv444p", 8)
+
+
+def _info(container: av.container.InputContainer, vs: av.VideoStream, path: str) -> VideoInfo:
+    cc = vs.codec_context
+    pix_fmt = cc.pix_fmt or "yuv420p"
+    work_fmt, bits = _work_format(pix_fmt)
+    duration = None
+    if vs.duration and vs.time_base:
+        duration = float(vs.duration * vs.time_base)
+    elif container.duration:
+        duration = container.duration / av.time_base
+    return VideoInfo(
+        path=path, format_name=container.format.name, codec=cc.name, width=cc.width, height=cc.height,
+        pix_fmt=pix_fmt, work_fmt=work_fmt, bits=bits, time_base=vs.time_base,
+        rate=vs.average_rate or vs.guessed_rate, frames=vs.frames or 0, duration=duration,
+        colorspace=cc.colorspace, color_range=cc.color_range, color_primaries=cc.color_primaries,
+        color_trc=cc.color_trc, audio_streams=len(container.streams.audio),
+    )
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Describe a clip's video stream, or raise TruesightError naming what is wrong."""
+    with _open_input(path) as c:
+        return _info(c, _video_stream(c, str(path)), str(path))
+
+
+class VideoReader:
+    """Iterator over a clip: decoded video Frames and, interleaved in file order, the packets of
+    every other stream (to be copied). Use as a context manager so the container closes."""
+
+    def __init__(self, path: str | os.PathLike, start: float = 0.0, duration: float | None = None) -> None:
+        self.path = str(path)
+        self.start = start
+        self.end = None if duration is None else start + duration
+        self.container = _open_input(path)
+        try:
+            self.stream = _video_stream(self.container, self.path)
+            self.stream.thread_type = "AUTO"
+            self.info = _info(self.container, self.stream, self.path)
+            self._check_decodable()
+        except BaseException:
+            self.container.close()
+            raise
+        self.other_streams = [s for s in self.container.streams if s.index != self.stream.index]
+        self.decoded = 0
+        self.rotation = 0
+
+    def _check_decodable(self) -> None:
+        if not self.info.width or not self.info.height:
+            raise TruesightError(f"video stream of {self.path} has no size (codec {self.info.codec!r})")
+        if self.start < 0:
+            raise TruesightError(f"--start must be >= 0, got {self.start}")
+        if self.info.duration is not None and self.start >= self.info.duration > 0:
+            raise TruesightError(f"--start {self.start} is past the end of {self.path} ({self.info.duration:.2f}s)")
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.container.close()
+
+    def _offset(self, stream: av.stream.Stream) -> int:
+        return int(round(self.start / stream.time_base)) if self.start and stream.time_base else 0
+
+    def __iter__(self) -> Iterator[Frame | av.Packet]:
+        vs = self.stream
+        if self.start > 0:
+            self.container.seek(int(self.start / vs.time_base), stream=vs, backward=True, any_frame=False)
+        video_done = False
+        last_time = None
+        try:
+            for packet in self.container.demux():
+                if packet.stream.index != vs.index:
+                    item = self._other_packet(packet)
+                    if item is None:
+                        if video_done and packet.pts is not None and self.end is not None:
+                            break
+                        continue
+                    yield item
+                    continue
+                if video_done:
+                    continue
+                for frame in vs.decode(packet):
+                    out = self._video_frame(frame)
+                    if out is False:
+                        video_done = True
+                        break
+                    if out is not None:
+                        last_time = out.time
+                        yield out
+        except av.FFmpegError as e:
+            where = f"after frame {self.decoded}" + (f" (t={last_time:.3f}s)" if last_time is not None else "")
+            raise TruesightError(f"corrupt or truncated input {self.path}: decoding stopped {where}: {_first_line(e)}") from None
+        self._check_complete(last_time)
+
+    def _video_frame(self, frame: av.VideoFrame) -> Frame | None | bool:
+        t = float(frame.time) if frame.time is not None else self.decoded / float(self.info.rate or 25)
+        if t < self.start - 1e-6:
+            return None
+        if self.end is not None and t >= self.end - 1e-6:
+            return False
+        if self.decoded == 0:
+            self.rotation = frame.rotation
+        pts = frame.pts
+        if pts is not None and self.start:
+            pts -= self._offset(self.stream)
+        self.decoded += 1
+        return Frame(frame_planes(frame, self.info.work_fmt), pts, t)
+
+    def _other_packet(self, packet: av.Packet) -> av.Packet | None:
+        if packet.dts is None and packet.pts is None:
+            return None if packet.size == 0 else packet
+        if packet.size == 0:
+            return None
+        if not self.start and self.end is None:
+            return packet
+        tb = packet.stream.time_base
+        ts = packet.pts if packet.pts is not None else packet.dts
+        t = float(ts * tb) if tb else 0.0
+        if t < self.start - 1e-6 or (self.end is not None and t >= self.end - 1e-6):
+            return None
+        if self.start:
+            off = self._offset(packet.stream)
+            if packet.pts is not None:
+                packet.pts -= off
+            if packet.dts is not None:
+                packet.dts -= off
+        return packet
+
+    def _check_complete(self, last_time: float | None) -> None:
+        if self.decoded == 0:
+            raise TruesightError(f"no decodable video frames in {self.path}" + (f" after --start {self.start}" if self.start else ""))
+        if self.start or self.end is not None:
+            return
+        expected = self.info.frames
+        if expected and self.decoded < expected:
+            raise TruesightError(
+                f"truncated input {self.path}: decoding stopped at frame {self.decoded} of {expected}"
+                + (f" (t={last_time:.3f}s)" if last_time is not None else ""))
+        dur = self.info.duration
+        if not expected and dur and last_time is not None and last_time < 0.9 * dur - 1.0:
+            raise TruesightError(
+                f"truncated input {self.path}: decoding stopped at t={last_time:.3f}s of {dur:.3f}s (frame {self.decoded})")
+
+
+def _can_mux(format_name: str, stream: av.stream.Stream) -> bool:
+    """Whether this container format accepts a packet copy of stream (tried in memory)."""
+    try:
+        with av.open(io.BytesIO(), "w", format=format_name) as probe_out:
+            probe_out.add_stream_from_template(stream)
+            probe_out.start_encoding()
+        return True
+    except (av.FFmpegError, ValueError, TypeError, NotImplementedError):
+        return False
+
+
+def _pick_encoder(info: VideoInfo, settings: EncodeSettings) -> str:
+    if settings.codec:
+        try:
+            av.codec.Codec(settings.codec, "w")
+        except (av.FFmpegError, ValueError, av.codec.codec.UnknownCodecError):
+            raise TruesightError(f"unknown encoder --codec {settings.codec!r}") from None
+        return settings.codec
+    name = ENCODER_FOR.get(info.codec, info.codec)
+    try:
+        av.codec.Codec(name, "w")
+        return name
+    except (av.FFmpegError, ValueError, av.codec.codec.UnknownCodecError):
+        log.warning("no encoder for %s; writing H.264 (libx264) instead", info.codec)
+        return "libx264"
+
+
+def _pick_pix_fmt(codec: str, info: VideoInfo, settings: EncodeSettings, width: int, height: int) -> str:
+    supported = [f.name for f in (av.codec.Codec(codec, "w").video_formats or [])]
+    if settings.pix_fmt:
+        if supported and settings.pix_fmt not in supported:
+            raise TruesightError(f"--pix-fmt {settings.pix_fmt!r} is not supported by {codec} (try: {', '.join(supported[:8])})")
+        return settings.pix_fmt
+    if not supported or info.pix_fmt in supported:
+        fmt = info.pix_fmt
+    elif info.bits > 8 and any(f.endswith("10le") for f in supported):
+        fmt = next(f for f in supported if f.startswith("yuv420p10"))
+    else:
+        fmt = "yuv420p" if "yuv420p" in supported else supported[0]
+        log.warning("%s cannot encode %s; writing %s", codec, info.pix_fmt, fmt)
+    vf = av.VideoFormat(fmt)
+    subsampled = vf.chroma_width(width) != width or vf.chroma_height(height) != height
+    if (width % 2 or height % 2) and subsampled and codec in ("libx264", "libx265"):
+        alt = "yuv444p10le" if vf.components[0].bits > 8 else "yuv444p"
+        if alt in supported:
+            log.warning("%s needs even sizes for %s; %dx%d is written as %s", codec, fmt, width, height, alt)
+            fmt = alt
+    return fmt
+
+
+def _encoder_options(codec: str, settings: EncodeSettings) -> dict[str, str]:
+    crf = settings.crf
+    if codec in ("libx264", "libx265"):
+        opts = {"crf": str(18 if crf is None else crf), "preset": settings.preset or "medium"}
+        if codec == "libx265":
+            opts["x265-params"] = "log-level=error"
+        return opts
+    if codec in ("libvpx-vp9", "libvpx"):
+        return {"crf": str(20 if crf is None else crf), "b": "0", "row-mt": "1",
+                "cpu-used": settings.preset if settings.preset and settings.preset.isdigit() else "4",
+                "deadline": "good"}
+    if codec in ("libsvtav1", "libaom-av1"):
+        return {"crf": str(24 if crf is None else crf), "preset": settings.preset or "8"}
+    return {}
+
+
+class VideoWriter:
+    """Encodes frames of planes into a new file and copies (or transcodes) every other stream."""
+
+    def __init__(self, path: str | os.PathLike, reader: VideoReader, settings: EncodeSettings,
+                 width: int | None = None, format_name: str | None = None) -> None:
+        info = reader.info
+        self.info = info
+        self.width = width or info.width
+        self.height = info.height
+        self.out = av.open(str(path), "w", format=format_name)
+        try:
+            self._setup(reader, settings)
+        except BaseException:
+            self.out.close()
+            raise
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        try:
+            if exc_type is None:
+                self.finish()
+        finally:
+            self.out.close()
+
+    def _setup(self, reader: VideoReader, settings: EncodeSettings) -> None:
+        info, out = self.info, self.out
+        codec = _pick_encoder(info, settings)
+        self.pix_fmt = _pick_pix_fmt(codec, info, settings, self.width, self.height)
+        try:
+            vs = out.add_stream(codec, rate=info.rate if info.rate else None)
+        except (av.FFmpegError, ValueError) as e:
+            raise TruesightError(f"cannot write {codec} into {out.format.name} ({_first_line(e)}); choose another --codec or extension") from None
+        if settings.crf is not None and not 0 <= settings.crf <= 63:
+            raise TruesightError(f"--crf must be in 0..63, got {settings.crf}")
+        vs.width, vs.height, vs.pix_fmt = self.width, self.height, self.pix_fmt
+        vs.time_base = info.time_base
+        vs.codec_context.time_base = info.time_base
+        cc = vs.codec_context
+        cc.color_range = info.color_range
+        cc.colorspace = info.colorspace
+        cc.color_primaries = info.color_primaries
+        cc.color_trc = info.color_trc
+        if settings.threads:
+            cc.thread_count = settings.threads
+        cc.thread_type = "AUTO"
+        vs.options = _encoder_options(codec, settings)
+        if info.hdr:
+            log.warning("HDR input (%s): colour tags are kept, mastering/light-level metadata is not copied",
+                        "PQ" if info.color_trc == PQ else "HLG")
+        rotation = getattr(reader, "rotation", 0)
+        if rotation:
+            vs.set_display_rotation(rotation)
+        self.video = vs
+        self.codec = codec
+        out.metadata.update({k: v for k, v in reader.container.metadata.items() if k.lower() != "encoder"})
+        self.copy: dict[int, av.stream.Stream] = {}
+        self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
+        for s in reader.other_streams:
+            self._add_other(s)
+
+    def _add_other(self, s: av.stream.Stream) -> None:
+        fmt = self.out.format.name.split(",")[0]
+        kind = "cover art" if s.disposition & av.stream.Disposition.attached_pic else s.type
+        if _can_mux(fmt, s):
+            o = self.out.add_stream_from_template(s)
+            o.metadata.update(s.metadata)
+            o.disposition = s.disposition
+            self.copy[s.index] = o
+            return
+        if s.type == "audio":
+            codec = "libopus" if fmt in ("webm",) else "aac"
+            o = self.out.add_stream(codec, rate=48000 if codec == "libopus" else s.codec_context.sample_rate)
+            o.layout = s.codec_context.layout
+            o.metadata.update(s.metadata)
+            self.transcode[s.index] = (s, o)
+            log.warning("audio stream %d (%s) cannot be copied into %s; transcoding to %s",
+                        s.index, s.codec_context.name, fmt, codec)
+            return
+        log.warning("%s stream %d (%s) cannot be stored in %s; dropped", kind, s.index,
+                    getattr(s.codec_context, "name", "?") if s.codec_context else "?", fmt)
+
+    def write(self, planes: tuple[np.ndarray, ...], pts: int | None, work_fmt: str) -> None:
+        """Encode one frame given as integer planes in work_fmt."""
+        frame = planes_frame(planes, work_fmt)
+        if work_fmt != self.pix_fmt:
+            frame = frame.reformat(format=self.pix_fmt)
+        frame.pts = pts
+        frame.time_base = self.info.time_base
+        frame.color_range = self.info.color_range
+        frame.colorspace = self.info.colorspace
+        self.out.mux(self.video.encode(frame))
+
+    def mux(self, packet: av.Packet) -> None:
+        """Copy (or transcode) a packet of another stream."""
+        idx = packet.stream.index
+        if idx in self.copy:
+            packet.stream = self.copy[idx]
+            self.out.mux(packet)
+        elif idx in self.transcode:
+            src, o = self.transcode[idx]
+            for frame in src.codec_context.decode(packet):
+                frame.pts = None
+                self.out.mux(o.encode(frame))
+
+    def finish(self) -> None:
+        """Flush the encoders."""
+        self.out.mux(self.video.encode(None))
+        for src, o in self.transcode.values():
+            for frame in src.codec_context.decode(None):
+                frame.pts = None
+                self.out.mux(o.encode(frame))
+            self.out.mux(o.encode(None))
+

@@ -1,0 +1,125 @@
+"""StudentCNN_v3 (six convolutions with skips and dilation) and the classic unsharp-mask baseline."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+_EPS = 1e-4
+
+
+@dataclass(frozen=True)
+class StudentConfig:
+    """Architecture of StudentCNN_v3: width, the dilation of each 3x3 conv, pixel-unshuffle factor."""
+
+    width: int = 64
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 4, 1)
+    unshuffle: int = 1
+
+    def __post_init__(self) -> None:
+        if len(self.dilations) != 6:
+            raise ValueError(f"StudentCNN_v3 has six convolutions, got dilations {self.dilations}")
+        if self.unshuffle not in (1, 2, 4):
+            raise ValueError(f"unshuffle must be 1, 2 or 4, got {self.unshuffle}")
+        object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
+
+    @property
+    def radius(self) -> int:
+        """Receptive-field radius in input pixels (used as the tile overlap)."""
+        return sum(self.dilations) * self.unshuffle + self.unshuffle
+
+
+class StudentCNN_v3(nn.Module):
+    """Six 3x3 convs: head, four dilated residual blocks, tail; the tail's residual is added in
+    logit space so the sigmoid output is the identity at initialisation and stays in [0,1]."""
+
+    def __init__(self, config: StudentConfig = StudentConfig()) -> None:
+        super().__init__()
+        self.config = config
+        c_in = 3 * config.unshuffle**2
+        w, d = config.width, config.dilations
+        self.head = nn.Conv2d(c_in, w, 3, padding=d[0], dilation=d[0])
+        self.body = nn.ModuleList(nn.Conv2d(w, w, 3, padding=k, dilation=k) for k in d[1:5])
+        self.tail = nn.Conv2d(w, c_in, 3, padding=d[5], dilation=d[5])
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.config.unshuffle
+        h, w = x.shape[-2:]
+        pad_h, pad_w = (-h) % f, (-w) % f
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        z = F.pixel_unshuffle(x, f) if f > 1 else x
+        a = F.leaky_relu(self.head(z), 0.1)
+        for conv in self.body:
+            a = a + F.leaky_relu(conv(a), 0.1)
+        logits = torch.logit(z.clamp(_EPS, 1 - _EPS)) + self.tail(a)
+        y = torch.sigmoid(logits)
+        y = F.pixel_shuffle(y, f) if f > 1 else y
+        return y[..., :h, :w]
+
+
+class UnsharpMask(nn.Module):
+    """Classic unsharp mask: x + amount * (x - gaussian_blur(x)); the honest placeholder model."""
+
+    def __init__(self, amount: float = 1.0, sigma: float = 1.5) -> None:
+        super().__init__()
+        self.amount = amount
+        r = max(1, int(3 * sigma + 0.5))
+        t = torch.arange(-r, r + 1, dtype=torch.float32)
+        g = torch.exp(-(t**2) / (2 * sigma**2))
+        self.register_buffer("kernel", (g / g.sum()), persistent=False)
+        self.r = r
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        k = self.kernel.to(x.dtype)
+        p = F.pad(x, (self.r, self.r, self.r, self.r), mode="replicate")
+        p = F.conv2d(p, k.view(1, 1, 1, -1).expand(c, 1, 1, -1).contiguous(), groups=c)
+        p = F.conv2d(p, k.view(1, 1, -1, 1).expand(c, 1, -1, 1).contiguous(), groups=c)
+        return (x + self.amount * (x - p)).clamp(0.0, 1.0)
+
+
+class Identity(nn.Module):
+    """Returns its input; used by tests and by `bench` to isolate the codec."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def student_macs(config: StudentConfig, width: int = 1280, height: int = 720) -> int:
+    """Multiply-accumulates of one forward pass on a width x height frame."""
+    f = config.unshuffle
+    px = -(-width // f) * -(-height // f)
+    c_in = 3 * f * f
+    w = config.width
+    return px * 9 * (c_in * w + 4 * w * w + w * c_in)
+
+
+def run_tiled(model: nn.Module, x: torch.Tensor, tile: int, overlap: int) -> torch.Tensor:
+    """Run model over overlapping tiles and stitch the centres; equals a whole-frame pass when
+    overlap covers the receptive field (tile sizes stay multiples of the unshuffle factor)."""
+    h, w = x.shape[-2:]
+    if h <= tile and w <= tile:
+        return model(x)
+    out = torch.empty_like(x)
+    step = tile - 2 * overlap
+    if step <= 0:
+        raise ValueError(f"tile {tile} too small for overlap {overlap}")
+    for y0 in range(0, h, step):
+        for x0 in range(0, w, step):
+            ys, xs = max(0, y0 - overlap), max(0, x0 - overlap)
+            ye, xe = min(h, y0 + step + overlap), min(w, x0 + step + overlap)
+            y = model(x[..., ys:ye, xs:xe])
+            out[..., y0 : min(h, y0 + step), x0 : min(w, x0 + step)] = y[
+                ..., y0 - ys : y0 - ys + min(step, h - y0), x0 - xs : x0 - xs + min(step, w - x0)
+            ]
+    return out

@@ -1,0 +1,220 @@
+"""The streaming pipeline: decode thread -> bounded queue -> batched model -> bounded queue -> encode
+thread. Memory stays flat with clip length; the output appears only when complete."""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .checkpoint import load_model, model_label
+from .colour import resolve_spec
+from .engine import Sharpener, resolve_device
+from .errors import TruesightError
+from .fsutil import atomic_path
+from .media import EncodeSettings, Frame, VideoReader, VideoWriter
+
+_END = object()
+QUEUE_BATCHES = 3
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What one sharpen run did."""
+
+    frames: int
+    seconds: float
+    fps: float
+    output: str
+    width: int
+    height: int
+    device: str
+    model: str
+
+
+class _Stop(Exception):
+    pass
+
+
+def _put(q: queue.Queue, item: Any, stop: threading.Event) -> None:
+    while True:
+        if stop.is_set():
+            raise _Stop
+        try:
+            q.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
+def _get(q: queue.Queue, stop: threading.Event) -> Any:
+    while True:
+        if stop.is_set():
+            raise _Stop
+        try:
+            return q.get(timeout=0.1)
+        except queue.Empty:
+            continue
+
+
+def check_output(src: Path, dst: Path, overwrite: bool) -> None:
+    """Refuse outputs that would lose data or cannot be written."""
+    if dst.exists() and src.exists() and os.path.samefile(src, dst) or dst.resolve() == src.resolve():
+        raise TruesightError(f"output would overwrite the input: {dst}")
+    if dst.is_dir():
+        raise TruesightError(f"output is a directory: {dst}")
+    if dst.exists() and not overwrite:
+        raise TruesightError(f"output exists: {dst} (use -y to overwrite)")
+    parent = dst.parent
+    if not parent.is_dir():
+        raise TruesightError(f"output folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise TruesightError(f"output folder is not writable: {parent}")
+
+
+def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, *, model: Any = None,
+                  weights: str | None = None, device: str = "auto", batch_size: int = 4,
+                  strength: float = 1.0, codec: str | None = None, crf: int | None = None,
+                  preset: str | None = None, pix_fmt: str | None = None, start: float = 0.0,
+                  duration: float | None = None, side_by_side: bool = False, overwrite: bool = False,
+                  progress: bool = True, tile: int | None = None) -> Stats:
+    """Sharpen a clip into dst (atomically), keeping audio, subtitles, timing and colour tags."""
+    src, dst = Path(src), Path(dst)
+    if batch_size < 1:
+        raise TruesightError(f"--batch-size must be >= 1, got {batch_size}")
+    if duration is not None and duration <= 0:
+        raise TruesightError(f"--duration must be > 0, got {duration}")
+    check_output(src, dst, overwrite)
+    dev = resolve_device(device)
+    net = model if model is not None else load_model(weights, dev)
+    engine = Sharpener(net, dev, strength=strength, tile=tile)
+    settings = EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)
+    t0 = time.perf_counter()
+    with VideoReader(src, start=start, duration=duration) as reader, atomic_path(dst) as tmp:
+        info = reader.info
+        spec = resolve_spec(info.colorspace, info.color_range, info.height, info.bits, info.work_fmt)
+        out_width = info.width * 2 if side_by_side else info.width
+        frames = _run(reader, engine, spec, tmp, settings, batch_size, out_width, side_by_side,
+                      progress, dst.suffix)
+    seconds = time.perf_counter() - t0
+    return Stats(frames=frames, seconds=seconds, fps=frames / seconds if seconds else 0.0, output=str(dst),
+                 width=out_width, height=info.height, device=str(dev),
+                 model=model_label(weights))
+
+
+def _run(reader: VideoReader, engine: Sharpener, spec: Any, tmp: Path, settings: EncodeSettings,
+         batch_size: int, out_width: int, side_by_side: bool, progress: bool, suffix: str) -> int:
+    info = reader.info
+    q_in: queue.Queue = queue.Queue(maxsize=batch_size * QUEUE_BATCHES)
+    q_out: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    written = [0]
+    bar = tqdm(total=info.frames or None, unit="frame", disable=not progress, dynamic_ncols=True,
+               desc=Path(info.path).name[:30], leave=False)
+
+    def decode() -> None:
+        try:
+            for item in reader:
+                _put(q_in, item, stop)
+            _put(q_in, _END, stop)
+        except _Stop:
+            pass
+        except BaseException as e:  # handed to the main thread
+            errors.append(e)
+            stop.set()
+
+    def encode() -> None:
+        writer = None
+        early: list[Any] = []
+        try:
+            while True:
+                kind, payload = _get(q_out, stop)
+                if kind == "end":
+                    break
+                if kind == "packets":
+                    if writer is None:
+                        early.extend(payload)
+                    else:
+                        for p in payload:
+                            writer.mux(p)
+                    continue
+                if writer is None:
+                    writer = VideoWriter(tmp, reader, settings, width=out_width,
+                                         format_name=_format_for(suffix))
+                    for p in early:
+                        writer.mux(p)
+                    early.clear()
+                frames, pending = payload
+                for f, planes in zip(frames, pending.result()):
+                    writer.write(planes, f.pts, info.work_fmt)
+                written[0] += len(frames)
+                bar.update(len(frames))
+            if writer is not None:
+                writer.finish()
+        except _Stop:
+            pass
+        except BaseException as e:
+            errors.append(e)
+            stop.set()
+        finally:
+            if writer is not None:
+                writer.out.close()
+
+    threads = [threading.Thread(target=decode, name="decode", daemon=True),
+               threading.Thread(target=encode, name="encode", daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        batch: list[Frame] = []
+        packets: list[Any] = []
+        pending = None  # one batch stays in flight while the next is submitted
+
+        def flush() -> None:
+            nonlocal pending, batch, packets
+            job = ("frames", (batch, engine.submit([f.planes for f in batch], spec,
+                                                   side_by_side=side_by_side))) if batch else None
+            if pending is not None:
+                _put(q_out, pending, stop)
+            if packets:
+                _put(q_out, ("packets", packets), stop)
+            pending, batch, packets = job, [], []
+
+        while True:
+            item = _get(q_in, stop)
+            if item is _END:
+                flush()
+                flush()
+                break
+            if isinstance(item, Frame):
+                batch.append(item)
+                if len(batch) == batch_size:
+                    flush()
+            else:
+                packets.append(item)
+        _put(q_out, ("end", None), stop)
+    except _Stop:
+        pass
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        for t in threads:
+            t.join(timeout=None if not stop.is_set() else 5)
+        bar.close()
+    if errors:
+        e = errors[0]
+        if isinstance(e, TruesightError):
+            raise e
+        raise TruesightError(f"failed while processing {info.path}: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}") from e
+    return written[0]
+
+
+def _format_for(suffix: str) -> str | None:
+    # temp files end in .part.<ext>, so the extension still picks the muxer; webm needs naming
+    return {".webm": "webm", ".mkv": "matroska", ".mov": "mov", ".mp4": "mp4", ".m4v": "mp4"}.get(suffix.lower())
