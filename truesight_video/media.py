@@ -290,6 +290,9 @@ class VideoReader:
 
 def _can_mux(format_name: str, stream: av.stream.Stream) -> bool:
     """Whether this container format accepts a packet copy of stream (tried in memory)."""
+    name = stream.codec_context.name if stream.codec_context else ""
+    if format_name == "mp4" and name.startswith("pcm_"):
+        return False  # the header is accepted, but FFmpeg's mp4 trailer then fails on copied PCM
     try:
         with av.open(io.BytesIO(), "w", format=format_name) as probe_out:
             probe_out.add_stream_from_template(stream)
@@ -428,7 +431,9 @@ class VideoWriter:
         if s.type == "audio":
             codec = "libopus" if fmt in ("webm",) else "aac"
             o = self.out.add_stream(codec, rate=48000 if codec == "libopus" else s.codec_context.sample_rate)
-            o.layout = s.codec_context.layout
+            n = s.codec_context.layout.nb_channels
+            o.layout = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}.get(n, "stereo")  # a named layout
+            o.format = "flt" if codec == "libopus" else "fltp"
             o.metadata.update(s.metadata)
             self.transcode[s.index] = (s, o)
             log.warning("audio stream %d (%s) cannot be copied into %s; transcoding to %s",

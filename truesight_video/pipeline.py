@@ -157,6 +157,7 @@ def _run(reader: VideoReader, engine: Sharpener, spec: Any, tmp: Path, settings:
                 bar.update(len(frames))
             if writer is not None:
                 writer.finish()
+                writer.out.close()  # writes the trailer: its errors count too
         except _Stop:
             pass
         except BaseException as e:
@@ -164,7 +165,11 @@ def _run(reader: VideoReader, engine: Sharpener, spec: Any, tmp: Path, settings:
             stop.set()
         finally:
             if writer is not None:
-                writer.out.close()
+                try:
+                    writer.out.close()
+                except Exception as e:  # already failing; the first error is the one reported
+                    errors.append(e)
+                    stop.set()
 
     threads = [threading.Thread(target=decode, name="decode", daemon=True),
                threading.Thread(target=encode, name="encode", daemon=True)]

@@ -1,0 +1,124 @@
+"""End-to-end pipeline: identity round trips keep frames, timing, colour, metadata and other streams."""
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from media_factory import make_clip, packets, psnr, video_frames
+from truesight_video.model import Identity, UnsharpMask
+from truesight_video.pipeline import sharpen_video
+
+CASES = {
+    "mkv-ffv1-vfr-subs": dict(suffix=".mkv", codec="ffv1", vfr=True, subtitles=True, title="VFR clip"),
+    "mp4-x264-2audio-rot": dict(suffix=".mp4", codec="libx264", audio=2, rotation=90, title="Phone",
+                                options={"qp": "0"}, crf=0),
+    "mov-x264-hd709": dict(suffix=".mov", codec="libx264", colorspace=1, options={"qp": "0"}, crf=0),
+    "mkv-10bit": dict(suffix=".mkv", codec="ffv1", pix_fmt="yuv420p10le", colorspace=1),
+    "mkv-odd-size-full-range": dict(suffix=".mkv", codec="ffv1", size=(67, 45), color_range=2, pix_fmt="yuv420p"),
+    "mkv-sd601-444": dict(suffix=".mkv", codec="ffv1", pix_fmt="yuv444p", colorspace=5),
+}
+
+
+def _clip(tmp_path, name, **kw):
+    kw = dict(kw)
+    suffix = kw.pop("suffix")
+    kw.pop("crf", None)
+    return make_clip(tmp_path / f"in{suffix}", **kw)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_identity_round_trip_keeps_everything(tmp_path, case):
+    kw = CASES[case]
+    src = _clip(tmp_path, case, **kw)
+    dst = tmp_path / f"out{kw['suffix']}"
+    before = src.read_bytes()
+    stats = sharpen_video(src, dst, model=Identity(), device="cpu", batch_size=3, crf=kw.get("crf"),
+                          progress=False)
+    assert src.read_bytes() == before
+    a, b = video_frames(src), video_frames(dst)
+    assert stats.frames == len(a) == len(b)
+    assert [p for p, _ in a] == [p for p, _ in b]
+    for (_, pa), (_, pb) in zip(a, b):
+        peak = 1023.0 if pa[0].dtype == np.uint16 else 255.0
+        for x, y in zip(pa, pb):
+            assert psnr(x, y, peak) >= 45.0
+    with av.open(str(src)) as ci, av.open(str(dst)) as co:
+        vi, vo = ci.streams.video[0], co.streams.video[0]
+        for attr in ("pix_fmt", "colorspace", "color_range", "color_primaries", "color_trc", "width", "height"):
+            assert getattr(vo.codec_context, attr) == getattr(vi.codec_context, attr), attr
+        assert vo.time_base == vi.time_base
+        assert [s.type for s in co.streams] == [s.type for s in ci.streams]
+        assert {k: v for k, v in co.metadata.items() if k.lower() == "title"} == \
+               {k: v for k, v in ci.metadata.items() if k.lower() == "title"}
+        assert [s.metadata.get("language") for s in co.streams.audio] == \
+               [s.metadata.get("language") for s in ci.streams.audio]
+        fi, fo = next(ci.decode(video=0)), next(co.decode(video=0))
+        assert fo.rotation == fi.rotation == kw.get("rotation", 0)
+    assert packets(dst, "audio") == packets(src, "audio")
+    assert packets(dst, "subtitle") == packets(src, "subtitle")
+
+
+def test_webm_vp9_keeps_opus_audio_and_timing(tmp_path):
+    src = make_clip(tmp_path / "in.webm", codec="libvpx-vp9", audio_codec="libopus", frames=8,
+                    options={"lossless": "1"})
+    dst = tmp_path / "out.webm"
+    sharpen_video(src, dst, model=Identity(), device="cpu", progress=False)
+    a, b = video_frames(src), video_frames(dst)
+    assert [p for p, _ in a] == [p for p, _ in b]
+    assert min(psnr(x[0], y[0]) for (_, x), (_, y) in zip(a, b)) > 35
+    assert packets(dst, "audio") == packets(src, "audio")
+    with av.open(str(dst)) as c:
+        assert c.streams.video[0].codec_context.name == "vp9"
+
+
+def test_real_model_changes_frames_and_batch_size_does_not_matter(tmp_path):
+    src = make_clip(tmp_path / "in.mkv", frames=7, size=(48, 32))
+    outs = []
+    for bs in (1, 3):
+        dst = tmp_path / f"out{bs}.mkv"
+        sharpen_video(src, dst, model=UnsharpMask(amount=2.0), device="cpu", batch_size=bs, progress=False)
+        outs.append(video_frames(dst))
+    a = video_frames(src)
+    assert any(not np.array_equal(x[0], y[0]) for (_, x), (_, y) in zip(a, outs[0]))
+    for (_, x), (_, y) in zip(outs[0], outs[1]):
+        for p, q in zip(x, y):
+            assert np.array_equal(p, q)
+
+
+def test_strength_zero_is_identity(tmp_path):
+    src = make_clip(tmp_path / "in.mkv", frames=4)
+    dst = tmp_path / "out.mkv"
+    sharpen_video(src, dst, model=UnsharpMask(amount=3.0), strength=0.0, device="cpu", progress=False)
+    for (_, x), (_, y) in zip(video_frames(src), video_frames(dst)):
+        assert psnr(x[0], y[0]) >= 45
+
+
+def test_start_and_duration_cut_video_and_audio(tmp_path):
+    src = make_clip(tmp_path / "in.mkv", frames=25, rate=25)
+    dst = tmp_path / "part.mkv"
+    stats = sharpen_video(src, dst, model=Identity(), device="cpu", start=0.4, duration=0.4, progress=False)
+    frames = video_frames(dst)
+    assert stats.frames == len(frames) == 10
+    assert frames[0][0] == 0
+    audio = packets(dst, "audio")[0]
+    assert audio and all(p is not None and p < 450 for p, _ in audio)
+
+
+def test_side_by_side_doubles_width_and_keeps_timing_and_audio(tmp_path):
+    src = make_clip(tmp_path / "in.mkv", frames=6, size=(40, 30), vfr=True)
+    dst = tmp_path / "sbs.mkv"
+    sharpen_video(src, dst, model=UnsharpMask(amount=2.0), device="cpu", side_by_side=True, progress=False)
+    a, b = video_frames(src), video_frames(dst)
+    assert [p for p, _ in a] == [p for p, _ in b]
+    assert b[0][1][0].shape == (30, 80)
+    assert np.array_equal(a[2][1][0], b[2][1][0][:, :40])
+    assert packets(dst, "audio") == packets(src, "audio")
+
+
+def test_audio_that_container_cannot_hold_is_transcoded(tmp_path, caplog):
+    src = make_clip(tmp_path / "in.mkv", frames=5, audio_codec="pcm_s16le")
+    dst = tmp_path / "out.mp4"
+    sharpen_video(src, dst, model=Identity(), device="cpu", codec="libx264", progress=False)
+    with av.open(str(dst)) as c:
+        assert [s.codec_context.name for s in c.streams.audio] in (["aac"], ["pcm_s16le"])
