@@ -1,0 +1,245 @@
+"""The command line: one-line errors, nothing left behind, inputs untouched, batches that resume."""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from media_factory import make_clip, video_frames
+from truesight_video.checkpoint import save_checkpoint
+from truesight_video.cli import main
+from truesight_video.model import StudentCNN_v3, StudentConfig
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def listing(d: Path) -> set[str]:
+    return {p.name for p in d.iterdir()}
+
+
+@pytest.fixture
+def clip(tmp_path):
+    return make_clip(tmp_path / "clip.mp4", codec="libx264", frames=6)
+
+
+def assert_clean_failure(result, folder: Path, before: set[str], needle: str):
+    assert result.exit_code != 0
+    lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert needle.lower() in lines[0].lower(), lines[0]
+    assert "Traceback" not in result.output
+    assert listing(folder) == before, "something was left behind"
+
+
+def test_sharpen_default_output_and_json(clip, tmp_path):
+    r = run("sharpen", clip, "--json", "--device", "cpu")
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout.strip().splitlines()[-1])
+    assert info["frames"] == 6 and Path(info["output"]) == tmp_path / "clip.sharp.mp4"
+    assert info["fps"] > 0 and info["seconds"] > 0
+    # second run without -y refuses, with -y succeeds
+    again = run("sharpen", clip, "-q")
+    assert again.exit_code == 1 and "output exists" in again.stderr
+    assert run("sharpen", clip, "-q", "-y").exit_code == 0
+
+
+def _truncated(tmp_path: Path) -> Path:
+    full = make_clip(tmp_path / "full.mkv", frames=100, size=(64, 48))
+    data = full.read_bytes()
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(data[: len(data) // 2])
+    full.unlink()
+    return cut
+
+
+def _audio_only(tmp_path: Path) -> Path:
+    import av
+    import numpy as np
+    p = tmp_path / "audio.m4a"
+    with av.open(str(p), "w") as c:
+        a = c.add_stream("aac", rate=48000, layout="stereo")
+        f = av.AudioFrame.from_ndarray(np.zeros((2, 1024), np.float32), format="fltp", layout="stereo")
+        f.sample_rate, f.pts = 48000, 0
+        c.mux(a.encode(f))
+        c.mux(a.encode(None))
+    return p
+
+
+BAD_INPUTS = {
+    "missing": (lambda d: d / "nope.mp4", "not found"),
+    "directory-as-file": (lambda d: (d / "sub").mkdir() or d / "sub", "no media files"),
+    "empty": (lambda d: (d / "empty.mp4").write_bytes(b"") and None or d / "empty.mp4", "empty"),
+    "not-media": (lambda d: (d / "notes.mp4").write_text("hello " * 100) and None or d / "notes.mp4", "not a readable media file"),
+    "no-video": (_audio_only, "no video stream"),
+    "truncated": (_truncated, "truncated"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_inputs_fail_cleanly(tmp_path, case):
+    make, needle = BAD_INPUTS[case]
+    src = make(tmp_path)
+    before = listing(tmp_path)
+    snapshot = src.read_bytes() if src.is_file() else None
+    r = run("sharpen", src, "--device", "cpu", "-q")
+    assert_clean_failure(r, tmp_path, before, needle)
+    if snapshot is not None:
+        assert src.read_bytes() == snapshot
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--strength", "2"], "strength"),
+    (["--crf", "99"], "crf"),
+    (["--batch-size", "0"], "batch-size"),
+    (["--codec", "nosuchcodec"], "nosuchcodec"),
+    (["--pix-fmt", "nosuchfmt"], "nosuchfmt"),
+    (["--start", "99"], "start"),
+    (["-o", "{d}/missing/out.mp4"], "does not exist"),
+    (["-o", "{src}"], "overwrite the input"),
+    (["--weights", "{d}/none.pt"], "not found"),
+    (["--weights", "bogus-model"], "unknown model"),
+])
+def test_bad_options_fail_cleanly(clip, tmp_path, args, needle):
+    args = [a.format(d=tmp_path, src=clip) for a in args]
+    before = listing(tmp_path)
+    snapshot = clip.read_bytes()
+    r = run("sharpen", clip, "-q", "--device", "cpu", *args)
+    if r.exit_code == 2:  # click's own usage error: still one line naming the option, no traceback
+        assert needle in r.stderr and "Traceback" not in r.output
+        assert listing(tmp_path) == before
+    else:
+        assert_clean_failure(r, tmp_path, before, needle)
+    assert clip.read_bytes() == snapshot
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_gpu_is_a_clear_error(clip, tmp_path):
+    before = listing(tmp_path)
+    assert_clean_failure(run("sharpen", clip, "--device", "cuda"), tmp_path, before, "no CUDA")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_output_folder(clip, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        before = listing(tmp_path)
+        assert_clean_failure(run("sharpen", clip, "-o", ro / "x.mp4"), tmp_path, before, "not writable")
+    finally:
+        ro.chmod(0o700)
+
+
+def test_weights_garbage_wrong_arch_and_malicious(clip, tmp_path):
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(os.urandom(2000))
+    wrong = tmp_path / "wrong.pt"
+    torch.save({"format": "truesight-checkpoint", "arch": "StudentCNN_v3",
+                "config": {"width": 8, "dilations": [1, 1, 1, 1, 1, 1], "unshuffle": 1},
+                "state_dict": StudentCNN_v3(StudentConfig(width=16)).state_dict()}, wrong)
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    evil = tmp_path / "evil.pt"
+    with open(evil, "wb") as f:
+        pickle.dump({"format": "truesight-checkpoint", "x": Evil()}, f)
+    before = listing(tmp_path)
+    for w, needle in ((garbage, "cannot load"), (wrong, "wrong architecture"), (evil, "not a safe")):
+        assert_clean_failure(run("sharpen", clip, "--weights", w, "-q"), tmp_path, before, needle)
+    assert not marker.exists()
+
+
+def test_checkpoint_weights_are_used(clip, tmp_path):
+    ck = tmp_path / "student.pt"
+    save_checkpoint(ck, StudentCNN_v3(StudentConfig(width=8)))
+    r = run("sharpen", clip, "--weights", ck, "-o", tmp_path / "o.mp4", "--json")
+    assert r.exit_code == 0, r.output
+    assert len(video_frames(tmp_path / "o.mp4")) == 6
+
+
+def test_failure_mid_run_leaves_nothing(tmp_path, monkeypatch):
+    from truesight_video import engine
+
+    src = make_clip(tmp_path / "in.mkv", frames=12)
+    calls = {"n": 0}
+    real = engine.Sharpener.sharpen_rgb
+
+    def boom(self, x):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("simulated failure")
+        return real(self, x)
+
+    monkeypatch.setattr(engine.Sharpener, "sharpen_rgb", boom)
+    before = listing(tmp_path)
+    r = run("sharpen", src, "--batch-size", "2", "-q")
+    assert_clean_failure(r, tmp_path, before, "simulated failure")
+
+
+def test_folder_batch_skips_existing_and_own_outputs_and_resumes(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    make_clip(d / "a.mkv", frames=3)
+    make_clip(d / "b.mp4", codec="libx264", frames=3)
+    make_clip(d / "a.sharp.mkv", frames=2)  # our own output: never an input
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "b.sharp.mp4").write_bytes(b"done before")  # a finished output: skipped, so runs resume
+    r = run("sharpen", d, "-o", out)
+    assert r.exit_code == 0, r.output
+    assert "1 sharpened, 1 skipped, 0 failed" in r.stderr
+    assert listing(out) == {"a.sharp.mkv", "b.sharp.mp4"}
+    assert (out / "b.sharp.mp4").read_bytes() == b"done before"
+
+
+def test_batch_with_a_failure_exits_nonzero(tmp_path):
+    a = make_clip(tmp_path / "a.mkv", frames=3)
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    r = run("sharpen", a, bad)
+    assert r.exit_code == 1
+    assert (tmp_path / "a.sharp.mkv").exists() and not (tmp_path / "bad.sharp.mp4").exists()
+    assert "1 sharpened, 0 skipped, 1 failed" in r.stderr
+
+
+def test_still_image(tmp_path):
+    import cv2
+    import numpy as np
+    from media_factory import rgb_content
+
+    img = (rgb_content(0, 50, 40) * 255).astype(np.uint8)
+    src = tmp_path / "photo.png"
+    cv2.imwrite(str(src), img)
+    r = run("sharpen", src, "-q")
+    assert r.exit_code == 0, r.output
+    out = cv2.imread(str(tmp_path / "photo.sharp.png"))
+    assert out.shape == img.shape and not np.array_equal(out, img)
+
+
+def test_models_and_version():
+    r = run("models")
+    assert r.exit_code == 0 and "unsharp-placeholder" in r.stdout
+    v = run("--version")
+    assert v.exit_code == 0 and "0.1.0" in v.stdout
+
+
+def test_shim_and_console_script_run_without_gui(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(root / "cli.py"), "models"], capture_output=True, text=True)
+    assert out.returncode == 0 and "unsharp-placeholder" in out.stdout
+    code = ("import sys, truesight_video.cli, truesight_video.pipeline, truesight_video.jobs;"
+            "bad=[m for m in sys.modules if m.startswith(('cv2.highgui','PyQt','truesight_video.preview'))];"
+            "print(bad); sys.exit(1 if bad else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
