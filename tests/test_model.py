@@ -1,0 +1,71 @@
+"""StudentCNN_v3: shape handling, identity at init, tiling equals whole frame, safe checkpoints."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from truesight_video.checkpoint import load_model, read_checkpoint, save_checkpoint
+from truesight_video.errors import TruesightError
+from truesight_video.model import StudentCNN_v3, StudentConfig, UnsharpMask, count_params, run_tiled
+
+
+@pytest.mark.parametrize("unshuffle", [1, 2, 4])
+def test_any_size_and_identity_at_init(unshuffle):
+    torch.manual_seed(0)
+    m = StudentCNN_v3(StudentConfig(width=16, unshuffle=unshuffle)).eval()
+    x = torch.rand(2, 3, 37, 51)
+    y = m(x)
+    assert y.shape == x.shape
+    assert torch.allclose(y, x.clamp(1e-4, 1 - 1e-4), atol=1e-5)  # zero-initialised tail
+
+
+@pytest.mark.parametrize("unshuffle", [1, 2, 4])
+def test_tiled_equals_whole_frame(unshuffle):
+    torch.manual_seed(0)
+    m = StudentCNN_v3(StudentConfig(width=8, unshuffle=unshuffle)).eval()
+    for p in m.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    x = torch.rand(1, 3, 150, 210)
+    r = m.config.radius
+    overlap = -(-r // unshuffle) * unshuffle
+    tile = 2 * overlap + 8 * unshuffle
+    with torch.no_grad():
+        assert (run_tiled(m, x, tile, overlap) - m(x)).abs().max() < 1e-3
+
+
+def test_output_in_unit_range():
+    m = StudentCNN_v3(StudentConfig(width=8)).eval()
+    for p in m.parameters():
+        torch.nn.init.normal_(p, std=1.0)
+    y = m(torch.rand(1, 3, 20, 20))
+    assert y.min() >= 0 and y.max() <= 1
+
+
+def test_unsharp_sharpens_an_edge():
+    x = torch.zeros(1, 3, 16, 16)
+    x[..., 8:] = 0.5
+    y = UnsharpMask()(x)
+    assert y[..., 7].mean() < 0.0 + 1e-6 and y[..., 8].mean() > 0.5  # overshoot on both sides of the edge
+    assert torch.equal(y[..., :4], x[..., :4])
+
+
+def test_checkpoint_round_trip(tmp_path):
+    m = StudentCNN_v3(StudentConfig(width=12, dilations=(1, 2, 3, 4, 2, 1), unshuffle=2))
+    torch.nn.init.normal_(m.tail.weight, std=0.01)
+    p = tmp_path / "m.pt"
+    save_checkpoint(p, m, meta={"steps": 3})
+    ck = read_checkpoint(p)
+    assert ck["config"]["unshuffle"] == 2 and ck["meta"]["steps"] == 3
+    m2 = load_model(p)
+    x = torch.rand(1, 3, 24, 24)
+    assert torch.equal(m.eval()(x), m2(x))
+    assert count_params(m2) == count_params(m)
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(TruesightError, match="unknown model"):
+        load_model("nope")
+    bad = tmp_path / "bad.pt"
+    torch.save({"format": "other"}, bad)
+    with pytest.raises(TruesightError, match="not a TrueSight checkpoint"):
+        load_model(bad)
