@@ -70,7 +70,8 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
               help="Output file (one input) or folder (several inputs). Default: <stem>.sharp<ext> beside the input.")
 @click.option("-y", "--overwrite", is_flag=True, help="Overwrite an existing output.")
 @model_options
-@click.option("--batch-size", type=click.IntRange(1, 256), default=4, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 256), default=None,
+              help="Frames per model call (default: 8 on CUDA, 1 on CPU, where batching does not pay).")
 @click.option("--codec", default=None, help="Encoder (default follows the input: H.264 -> libx264, HEVC -> libx265, VP9 -> libvpx-vp9).")
 @click.option("--crf", type=click.IntRange(0, 63), default=None, help="Quality (default 18 for x264/x265: visually lossless).")
 @click.option("--preset", default=None, help="Encoder preset (x264/x265: ultrafast..veryslow; default medium).")
@@ -82,7 +83,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per output.")
 @friendly
 def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weights: str | None, device: str,
-            strength: float, batch_size: int, codec: str | None, crf: int | None, preset: str | None,
+            strength: float, batch_size: int | None, codec: str | None, crf: int | None, preset: str | None,
             pix_fmt: str | None, start: float, duration: float | None, side_by_side: bool, quiet: bool,
             as_json: bool) -> None:
     """Sharpen clips, folders of clips, or still images."""
@@ -138,6 +139,36 @@ def models() -> None:
     for name, summary in shipped_models().items():
         click.echo(f"{'*' if name == default else ' '} {name:24s} {summary}")
     click.echo("(* = default; any checkpoint path also works with --weights)")
+
+
+
+@main.command()
+@click.argument("clip", required=False)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 256), default=None, help="Default: 8 on CUDA, 1 on CPU.")
+@click.option("--weights", "--model", "weights", default=None, metavar="NAME|PATH")
+@click.option("--preset", default=None, help="Encoder preset for every measurement.")
+@click.option("--crf", type=click.IntRange(0, 63), default=None)
+@click.option("--size", default="640x360", show_default=True, help="Size of the generated clip when no CLIP is given.")
+@click.option("--seconds", type=click.FloatRange(min=0.5), default=5.0, show_default=True)
+@click.option("--memory", is_flag=True, help="Also compare peak RSS of a 5 s and a 40 s clip.")
+@click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object.")
+@friendly
+def bench(clip: str | None, device: str, batch_size: int | None, weights: str | None, preset: str | None,
+          crf: int | None, size: str, seconds: float, memory: bool, as_json: bool) -> None:
+    """Measure transcode-only, model-only, pipeline and naive fps in one run."""
+    from .bench import format_summary, run_bench
+
+    _setup_logging(False)
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise TruesightError(f"--size must be WxH, got {size!r}") from None
+    r = run_bench(clip, device=device, batch_size=batch_size, weights=weights, preset=preset, crf=crf,
+                  size=(w, h), seconds=seconds, memory=memory, log=lambda s: click.echo(s, err=True))
+    click.echo(format_summary(r), err=as_json)
+    if as_json:
+        click.echo(json.dumps(r))
 
 
 if __name__ == "__main__":

@@ -475,3 +475,51 @@ class VideoWriter:
                 self.out.mux(o.encode(frame))
             self.out.mux(o.encode(None))
 
+
+
+def transcode(src: str | os.PathLike, dst: str | os.PathLike, settings: EncodeSettings) -> int:
+    """Decode and re-encode the video stream with no conversion or model: the codec's own speed."""
+    with VideoReader(src) as reader, av.open(str(dst), "w") as out:
+        info = reader.info
+        codec = _pick_encoder(info, settings)
+        vs = out.add_stream(codec, rate=info.rate if info.rate else None)
+        vs.width, vs.height = info.width, info.height
+        vs.pix_fmt = _pick_pix_fmt(codec, info, settings, info.width, info.height)
+        vs.time_base = vs.codec_context.time_base = info.time_base
+        vs.codec_context.thread_type = "AUTO"
+        vs.options = _encoder_options(codec, settings)
+        n = 0
+        for frame in reader.container.decode(reader.stream):
+            if frame.format.name != vs.pix_fmt:
+                frame = frame.reformat(format=vs.pix_fmt)
+            out.mux(vs.encode(frame))
+            n += 1
+        out.mux(vs.encode(None))
+    return n
+
+
+def write_test_clip(path: str | os.PathLike, width: int, height: int, seconds: float, fps: int = 25,
+                    crf: int = 20) -> None:
+    """A synthetic H.264 clip (moving gradients and bars, with a tone) for benchmarks."""
+    frames = int(seconds * fps)
+    yy, xx = np.mgrid[0:height, 0:width]
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream("libx264", rate=fps, options={"crf": str(crf), "preset": "veryfast"})
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        aus = c.add_stream("aac", rate=48000, layout="stereo")
+        for i in range(frames):
+            y = (16 + (xx * 3 + yy * 2 + i * 7) % 200 + 10 * ((xx // 16 + i) % 2)).astype(np.uint8)
+            u = np.full((height // 2, width // 2), 128 + (i % 40) - 20, np.uint8)
+            v = np.full((height // 2, width // 2), 110 + (i % 30), np.uint8)
+            f = planes_frame((y, u, v), "yuv420p")
+            f.pts, f.time_base = i, Fraction(1, fps)
+            c.mux(vs.encode(f))
+        c.mux(vs.encode(None))
+        n = int(48000 * seconds)
+        tone = (0.1 * np.sin(2 * np.pi * 440 * np.arange(n) / 48000)).astype(np.float32)
+        for s0 in range(0, n, 1024):
+            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(np.stack([tone[s0:s0 + 1024]] * 2)),
+                                            format="fltp", layout="stereo")
+            af.sample_rate, af.pts = 48000, s0
+            c.mux(aus.encode(af))
+        c.mux(aus.encode(None))

@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from .checkpoint import load_model, model_label
 from .colour import resolve_spec
-from .engine import Sharpener, resolve_device
+from .engine import Sharpener, default_batch_size, resolve_device
 from .errors import TruesightError
 from .fsutil import atomic_path
 from .media import EncodeSettings, Frame, VideoReader, VideoWriter
@@ -78,19 +78,20 @@ def check_output(src: Path, dst: Path, overwrite: bool) -> None:
 
 
 def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, *, model: Any = None,
-                  weights: str | None = None, device: str = "auto", batch_size: int = 4,
+                  weights: str | None = None, device: str = "auto", batch_size: int | None = None,
                   strength: float = 1.0, codec: str | None = None, crf: int | None = None,
                   preset: str | None = None, pix_fmt: str | None = None, start: float = 0.0,
                   duration: float | None = None, side_by_side: bool = False, overwrite: bool = False,
                   progress: bool = True, tile: int | None = None) -> Stats:
     """Sharpen a clip into dst (atomically), keeping audio, subtitles, timing and colour tags."""
     src, dst = Path(src), Path(dst)
+    dev = resolve_device(device)
+    batch_size = default_batch_size(dev) if batch_size is None else batch_size
     if batch_size < 1:
         raise TruesightError(f"--batch-size must be >= 1, got {batch_size}")
     if duration is not None and duration <= 0:
         raise TruesightError(f"--duration must be > 0, got {duration}")
     check_output(src, dst, overwrite)
-    dev = resolve_device(device)
     net = model if model is not None else load_model(weights, dev)
     engine = Sharpener(net, dev, strength=strength, tile=tile)
     settings = EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)

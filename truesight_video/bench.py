@@ -1,0 +1,151 @@
+"""`truesight-video bench`: transcode-only, model-only, pipeline and naive fps measured in one run."""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .checkpoint import load_model, model_label
+from .colour import resolve_spec
+from .engine import Sharpener, default_batch_size, resolve_device
+from .media import EncodeSettings, Frame, VideoReader, VideoWriter, transcode, write_test_clip
+from .pipeline import sharpen_video
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _timed(fn: Any) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def naive(src: Path, dst: Path, engine: Sharpener, settings: EncodeSettings) -> int:
+    """One thread, batch 1: decode -> model -> encode, frame by frame."""
+    n = 0
+    with VideoReader(src) as reader:
+        info = reader.info
+        spec = resolve_spec(info.colorspace, info.color_range, info.height, info.bits, info.work_fmt)
+        writer = None
+        for item in reader:
+            if not isinstance(item, Frame):
+                continue
+            if writer is None:
+                writer = VideoWriter(dst, reader, settings)
+            (planes,) = engine.submit([item.planes], spec).result()
+            writer.write(planes, item.pts, info.work_fmt)
+            n += 1
+        if writer is not None:
+            writer.finish()
+            writer.out.close()
+    return n
+
+
+def model_only(src: Path, engine: Sharpener, batch_size: int, max_frames: int = 200,
+               min_seconds: float = 3.0) -> tuple[int, float]:
+    """Frames already decoded in memory; time only colour conversion + model on the device."""
+    with VideoReader(src) as reader:
+        info = reader.info
+        spec = resolve_spec(info.colorspace, info.color_range, info.height, info.bits, info.work_fmt)
+        frames = [f.planes for f in reader if isinstance(f, Frame)][:max_frames]
+    engine.submit(frames[:batch_size], spec).result()  # warm-up
+    if engine.cuda:
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    pending, n = None, 0
+    while n < len(frames) or time.perf_counter() - t0 < min_seconds:  # long enough to average out noise
+        for i in range(0, len(frames), batch_size):
+            p = engine.submit(frames[i:i + batch_size], spec)
+            if pending is not None:
+                pending.result()
+            pending = p
+            n += len(frames[i:i + batch_size])
+    if pending is not None:
+        pending.result()
+    return n, time.perf_counter() - t0
+
+
+def rss_of_run(clip: Path, device: str, batch_size: int, weights: str | None) -> float:
+    """Peak RSS (MB) of a fresh process sharpening clip, so runs do not share a high-water mark."""
+    code = ("import resource,sys,tempfile,os;from truesight_video.pipeline import sharpen_video;"
+            "d=tempfile.mkdtemp();sharpen_video(sys.argv[1],os.path.join(d,'o'+os.path.splitext(sys.argv[1])[1]),"
+            "device=sys.argv[2],batch_size=int(sys.argv[3]),weights=sys.argv[4] or None,progress=False);"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)")
+    out = subprocess.run([sys.executable, "-c", code, str(clip), device, str(batch_size), weights or ""],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = None, weights: str | None = None,
+              preset: str | None = None, crf: int | None = None, size: tuple[int, int] = (640, 360),
+              seconds: float = 5.0, memory: bool = False, log: Any = print) -> dict[str, Any]:
+    """Measure transcode-only, model-only, pipeline and naive fps on one clip, same settings."""
+    dev = resolve_device(device)
+    batch_size = batch_size or default_batch_size(dev)
+    settings = EncodeSettings(preset=preset, crf=crf)
+    with tempfile.TemporaryDirectory(prefix="truesight-bench-") as tmp:
+        tmpd = Path(tmp)
+        if clip is None:
+            src = tmpd / "bench.mp4"
+            write_test_clip(src, size[0], size[1], seconds)
+            log(f"generated {size[0]}x{size[1]} {seconds:g}s H.264 clip")
+        else:
+            src = Path(clip)
+        ext = src.suffix
+        model = load_model(weights, dev)
+        engine = Sharpener(model, dev)
+        if dev.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        n_t, t_t = _timed(lambda: transcode(src, tmpd / f"t{ext}", settings))
+        log(f"transcode-only: {n_t / t_t:.1f} fps")
+        n_m, t_m = model_only(src, engine, batch_size)
+        log(f"model-only:     {n_m / t_m:.1f} fps")
+        stats = sharpen_video(src, tmpd / f"p{ext}", model=model, weights=weights, device=str(dev),
+                              batch_size=batch_size, preset=preset, crf=crf, progress=False)
+        log(f"pipeline:       {stats.fps:.1f} fps")
+        n_n, t_n = _timed(lambda: naive(src, tmpd / f"n{ext}", Sharpener(model, dev), settings))
+        log(f"naive:          {n_n / t_n:.1f} fps")
+        info = VideoReader(src).info
+        transcode_fps, model_fps, naive_fps = n_t / t_t, n_m / t_m, n_n / t_n
+        ideal = 1.0 / (1.0 / model_fps + 1.0 / transcode_fps)
+        result: dict[str, Any] = {
+            "device": str(dev), "width": info.width, "height": info.height, "frames": stats.frames,
+            "model": model_label(weights), "batch_size": batch_size, "threads": torch.get_num_threads(),
+            "transcode_fps": round(transcode_fps, 2), "model_fps": round(model_fps, 2),
+            "pipeline_fps": round(stats.fps, 2), "naive_fps": round(naive_fps, 2),
+            "serial_ideal_fps": round(ideal, 2),
+            "pipeline_vs_ideal": round(stats.fps / ideal, 3),
+            "pipeline_vs_transcode": round(stats.fps / transcode_fps, 3),
+            "pipeline_vs_naive": round(stats.fps / naive_fps, 3),
+            "peak_rss_mb": round(_peak_rss_mb(), 1),
+        }
+        if dev.type == "cuda":
+            result["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        if memory:
+            short, long_ = tmpd / "m5.mp4", tmpd / "m40.mp4"
+            write_test_clip(short, size[0], size[1], 5)
+            write_test_clip(long_, size[0], size[1], 40)
+            r5 = rss_of_run(short, str(dev), batch_size, weights)
+            r40 = rss_of_run(long_, str(dev), batch_size, weights)
+            result.update(rss_5s_mb=round(r5, 1), rss_40s_mb=round(r40, 1), rss_ratio_40s_5s=round(r40 / r5, 3))
+            log(f"peak RSS 5 s clip {r5:.0f} MB, 40 s clip {r40:.0f} MB (ratio {r40 / r5:.3f})")
+    return result
+
+
+def format_summary(r: dict[str, Any]) -> str:
+    """Human-readable ratios."""
+    return (f"{r['device']} {r['width']}x{r['height']} {r['frames']} frames, model {r['model']}, batch {r['batch_size']}\n"
+            f"pipeline / serial ideal 1/(1/model+1/transcode): {r['pipeline_vs_ideal']:.3f}x\n"
+            f"pipeline / transcode-only: {r['pipeline_vs_transcode']:.3f}x\n"
+            f"pipeline / naive: {r['pipeline_vs_naive']:.3f}x\n"
+            f"peak RSS {r['peak_rss_mb']:.0f} MB" + (f", peak GPU {r['peak_gpu_mb']:.0f} MB" if "peak_gpu_mb" in r else ""))
