@@ -149,3 +149,27 @@ def format_summary(r: dict[str, Any]) -> str:
             f"pipeline / transcode-only: {r['pipeline_vs_transcode']:.3f}x\n"
             f"pipeline / naive: {r['pipeline_vs_naive']:.3f}x\n"
             f"peak RSS {r['peak_rss_mb']:.0f} MB" + (f", peak GPU {r['peak_gpu_mb']:.0f} MB" if "peak_gpu_mb" in r else ""))
+
+
+def profile_variants(widths: tuple[int, ...], seconds: float = 2.0) -> list[dict[str, Any]]:
+    """Params, MACs per 720p frame and CPU fps (fp32, all threads) at 640x480 and 1280x720."""
+    from .model import StudentCNN_v3, StudentConfig, count_params, student_macs
+
+    rows = []
+    for f in (1, 2, 4):
+        for w in widths:
+            cfg = StudentConfig(width=w, unshuffle=f)
+            m = StudentCNN_v3(cfg).eval()
+            row: dict[str, Any] = {"variant": f"w{w} u{f}", "width": w, "unshuffle": f, "params": count_params(m),
+                                   "gmacs_720p": round(student_macs(cfg) / 1e9, 3), "threads": torch.get_num_threads()}
+            for wh in ((640, 480), (1280, 720)):
+                x = torch.rand(1, 3, wh[1], wh[0])
+                with torch.inference_mode():
+                    m(x)
+                    n, t0 = 0, time.perf_counter()
+                    while time.perf_counter() - t0 < seconds or n < 2:
+                        m(x)
+                        n += 1
+                row[f"fps_{wh[0]}x{wh[1]}"] = round(n / (time.perf_counter() - t0), 2)
+            rows.append(row)
+    return rows

@@ -171,5 +171,160 @@ def bench(clip: str | None, device: str, batch_size: int | None, weights: str | 
         click.echo(json.dumps(r))
 
 
+
+def _floats(text: str | None, name: str) -> tuple[float, ...]:
+    if not text:
+        return ()
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise TruesightError(f"{name} takes comma-separated numbers, got {text!r}") from None
+
+
+@main.command()
+@click.option("--from", "source", required=True, help="A folder of sharp photos, or a high-frame-rate video.")
+@click.option("--out", required=True, type=click.Path(), help="Output ROOT; pairs go to ROOT/<split>/.")
+@click.option("--count", type=click.IntRange(min=1), default=100, show_default=True, help="Number of pairs.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--size", default="640x360", show_default=True, help="Pair size WxH (smaller photos keep their size).")
+@click.option("--split", default="train", show_default=True, help="Sub-folder: train or test.")
+@click.option("--sharp-fraction", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="Share of sharp->sharp pairs (no motion).")
+@click.option("--max-blur", type=click.FloatRange(0, 1), default=0.06, show_default=True,
+              help="Longest camera path, as a fraction of the frame diagonal.")
+@click.option("--noise", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Sensor noise scale (0: none).")
+@click.option("--jpeg-prob", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("-q", "--quiet", is_flag=True)
+@friendly
+def synth(source: str, out: str, count: int, seed: int, size: str, split: str, sharp_fraction: float,
+          max_blur: float, noise: float, jpeg_prob: float, quiet: bool) -> None:
+    """Write synthetic GoPro-layout pairs (blur, blur_gamma, sharp) from photos or a video."""
+    from .training.synth import SynthConfig, synthesize
+
+    w, h = _size(size)
+    cfg = SynthConfig(width=w, height=h, sharp_fraction=sharp_fraction, max_blur=max_blur, noise=noise,
+                      jpeg_prob=jpeg_prob)
+    n = synthesize(source, out, count, seed=seed, cfg=cfg, split=split, progress=not quiet)
+    click.echo(f"wrote {n} pairs under {Path(out) / split}", err=True)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if w < 16 or h < 16:
+            raise ValueError
+        return w, h
+    except ValueError:
+        raise TruesightError(f"--size must be WxH with sides >= 16, got {text!r}") from None
+
+
+@main.command()
+@click.option("--data", "data", multiple=True, required=True, help="GoPro-layout ROOT (repeat, or list several).")
+@click.argument("more_data", nargs=-1)
+@click.option("--out", required=True, type=click.Path(), help="Folder for checkpoints, train_log.csv and train_log.png.")
+@click.option("--val", multiple=True, help="Extra validation ROOT (its test/ split if present).")
+@click.option("--val-last", type=click.IntRange(min=0), default=0, show_default=True,
+              help="For --data roots without a test/ split: hold out the last N frames of each sequence for validation.")
+@click.option("--input", "inputs", default="blur_gamma,blur", show_default=True,
+              help="Input sub-folder(s), comma-separated; each that exists is used.")
+@click.option("--mix", default=None, help="Sampling weight per --data root, e.g. 0.5,0.5.")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Train this many steps (overrides --epochs).")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--crop", type=click.IntRange(min=16), default=256, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
+@click.option("--lr-min", type=click.FloatRange(min=0), default=None, help="Cosine-decay the rate to this.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--width", type=click.IntRange(min=4), default=64, show_default=True)
+@click.option("--dilations", default="1,2,4,8,4,1", show_default=True)
+@click.option("--unshuffle", type=click.Choice(["1", "2", "4"]), default="1", show_default=True)
+@click.option("--alpha", type=click.FloatRange(0, 1), default=0.8, show_default=True, help="MSE vs MS-SSIM weight a.")
+@click.option("--edge-weight", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Sobel edge L1 weight w.")
+@click.option("--val-every", type=click.IntRange(min=1), default=None, help="Validate every N steps (default: every epoch).")
+@click.option("--init", default=None, help="Start from these weights (fine-tuning).")
+@click.option("--resume", is_flag=True, help="Continue exactly from OUT/last.pt.")
+@click.option("-q", "--quiet", is_flag=True)
+@friendly
+def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tuple[str, ...], val_last: int,
+          inputs: str, mix: str | None, steps: int | None, epochs: int, batch_size: int, crop: int, lr: float,
+          lr_min: float | None, seed: int, device: str, width: int, dilations: str, unshuffle: str, alpha: float,
+          edge_weight: float, val_every: int | None, init: str | None, resume: bool, quiet: bool) -> None:
+    """Train StudentCNN_v3 on GoPro-layout pairs (works under torchrun too)."""
+    import json as _json
+
+    from .training.train import TrainConfig, train as run_train
+
+    _setup_logging(quiet)
+    dil = tuple(int(v) for v in _floats(dilations, "--dilations"))
+    cfg = TrainConfig(data=data + more_data, out=out, val=val, inputs=tuple(inputs.split(",")), mix=_floats(mix, "--mix"),
+                      val_last=val_last, steps=steps, epochs=epochs, batch_size=batch_size, crop=crop, lr=lr,
+                      lr_min=lr_min, seed=seed, device=device, width=width, dilations=dil, unshuffle=int(unshuffle),
+                      alpha=alpha, edge_weight=edge_weight, val_every=val_every, resume=resume,
+                      progress=not quiet, init=init)
+    try:
+        from .model import StudentConfig
+        StudentConfig(width=width, dilations=dil, unshuffle=int(unshuffle))
+    except ValueError as e:
+        raise TruesightError(str(e)) from None
+    final = run_train(cfg)
+    if final:
+        click.echo(_json.dumps(final))
+
+
+@main.command(name="eval")
+@click.option("--data", required=True, help="GoPro-layout ROOT (scores its test/ split if present, else all).")
+@click.option("--weights", "--model", "weights", default=None, metavar="NAME|PATH")
+@click.option("--input", "inputs", default="blur_gamma", show_default=True,
+              help="Input sub-folder (blur, blur_gamma, or sharp to measure harm to sharp frames).")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N pairs.")
+@click.option("--save", type=click.Path(), default=None, help="Write input | output | ground truth images here.")
+@click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object.")
+@click.option("-q", "--quiet", is_flag=True)
+@friendly
+def evaluate(data: str, weights: str | None, inputs: str, device: str, limit: int | None, save: str | None,
+             as_json: bool, quiet: bool) -> None:
+    """Score a model on blurry/sharp pairs against the input and an unsharp-mask baseline."""
+    from .checkpoint import load_model, model_label
+    from .engine import resolve_device
+    from .training.data import find_pairs
+    from .training.evaluate import evaluate_pairs, one_input_per_frame
+
+    _setup_logging(quiet)
+    dev = resolve_device(device)
+    names = tuple(inputs.split(","))
+    pairs = one_input_per_frame(find_pairs([data], names, split="test"), names)[:limit]
+    r = evaluate_pairs(load_model(weights, dev), pairs, dev, save_dir=save, progress=not quiet)
+    r = {"model": model_label(weights), "input": inputs, **r}
+    if not quiet:
+        click.echo(f"{r['n']} pairs ({inputs}), model {r['model']}:\n"
+                   f"  output  PSNR {r['psnr']:.3f} dB  SSIM {r['ssim']:.4f}\n"
+                   f"  input   PSNR {r['input_psnr']:.3f} dB  SSIM {r['input_ssim']:.4f}\n"
+                   f"  unsharp PSNR {r['unsharp_psnr']:.3f} dB  SSIM {r['unsharp_ssim']:.4f}\n"
+                   f"  gain {r['gain_db']:+.3f} dB, max colour shift {r['colour_shift']:.2f} levels"
+                   + (f", flicker {r['flicker_output']:.3f} vs input {r['flicker_input']:.3f}" if "flicker_output" in r else ""),
+                   err=as_json)
+    if as_json:
+        click.echo(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()}))
+
+
+@main.command()
+@click.option("--width", type=int, multiple=True, help="Widths to profile (default 32,64,96).")
+@click.option("--seconds", type=click.FloatRange(min=0.2), default=2.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def profile(width: tuple[int, ...], seconds: float, as_json: bool) -> None:
+    """Params, MACs per 720p frame and CPU fps at 640x480 and 1280x720 of StudentCNN_v3 variants."""
+    from .bench import profile_variants
+
+    rows = profile_variants(width or (32, 64, 96), seconds=seconds)
+    for r in rows:
+        click.echo(f"{r['variant']:16s} params {r['params']:>8d}  GMACs/720p {r['gmacs_720p']:7.2f}  "
+                   f"cpu fps 640x480 {r['fps_640x480']:6.2f}  1280x720 {r['fps_1280x720']:6.2f}", err=as_json)
+    if as_json:
+        click.echo(json.dumps(rows))
+
+
 if __name__ == "__main__":
     main()

@@ -523,3 +523,10 @@ def write_test_clip(path: str | os.PathLike, width: int, height: int, seconds: f
             af.sample_rate, af.pts = 48000, s0
             c.mux(aus.encode(af))
         c.mux(aus.encode(None))
+
+
+def iter_rgb(path: str | os.PathLike) -> Iterator[np.ndarray]:
+    """Every frame of a clip as HxWx3 RGB uint8 (for synthesis from high-frame-rate video)."""
+    with VideoReader(path) as reader:
+        for frame in reader.container.decode(reader.stream):
+            yield frame.to_ndarray(format="rgb24")

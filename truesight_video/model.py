@@ -56,7 +56,8 @@ class StudentCNN_v3(nn.Module):
         a = F.leaky_relu(self.head(z), 0.1)
         for conv in self.body:
             a = a + F.leaky_relu(conv(a), 0.1)
-        logits = torch.logit(z.clamp(_EPS, 1 - _EPS)) + self.tail(a)
+        # the skip path stays in fp32 so half-precision inference cannot shift sharp content
+        logits = torch.logit(z.float().clamp(_EPS, 1 - _EPS)) + self.tail(a).float()
         y = torch.sigmoid(logits)
         y = F.pixel_shuffle(y, f) if f > 1 else y
         return y[..., :h, :w]

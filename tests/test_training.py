@@ -1,0 +1,201 @@
+"""Training machinery: data layout, synthesis, loss terms, the loop, resume, DDP and evaluation."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from truesight_video.checkpoint import load_model, read_checkpoint
+from truesight_video.cli import main
+from truesight_video.model import Identity
+from truesight_video.training import synth
+from truesight_video.training.data import find_pairs, holdout_last, sample_batch
+from truesight_video.training.evaluate import evaluate_pairs
+from truesight_video.training.losses import LossConfig, ProductLoss, ms_ssim, msssim_scales, sobel_edge_l1
+from truesight_video.training.train import TrainConfig, train
+
+
+def _photos(d: Path, n: int = 3, size: int = 96) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        img = cv2.resize(rng.integers(0, 255, (12, 12, 3)).astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
+        cv2.putText(img, str(i), (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.5, (255, 255, 255), 3)
+        cv2.imwrite(str(d / f"p{i}.png"), img)
+    return d
+
+
+@pytest.fixture(scope="module")
+def gopro(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("gopro")
+    photos = _photos(base / "photos")
+    cfg = synth.SynthConfig(width=64, height=64, max_blur=0.15, sharp_fraction=0.0)
+    synth.synthesize(photos, base / "root", 8, seed=1, cfg=cfg, split="train", per_sequence=4, progress=False)
+    synth.synthesize(photos, base / "root", 3, seed=2, cfg=cfg, split="test", progress=False)
+    return base / "root"
+
+
+def test_synth_writes_the_exact_layout(gopro):
+    seqs = sorted((gopro / "train").iterdir())
+    assert [s.name for s in seqs] == ["SYNT0001_00_00", "SYNT0001_01_00"]
+    for s in seqs:
+        assert sorted(p.name for p in s.iterdir()) == ["blur", "blur_gamma", "sharp"]
+        assert sorted(p.name for p in (s / "sharp").iterdir()) == [f"{i:06d}.png" for i in range(4)]
+    assert len(find_pairs([gopro], ("blur_gamma",), split="train")) == 8
+    assert len(find_pairs([gopro], ("blur", "blur_gamma"), split="test")) == 6
+
+
+def test_synth_blur_is_the_average_of_its_subframes():
+    rng_img = np.random.default_rng(3)
+    photo = cv2.resize(rng_img.integers(0, 255, (8, 8, 3)).astype(np.uint8), (64, 48))
+    cfg = synth.SynthConfig(width=64, height=48, sharp_fraction=0.0, noise=0.0, jpeg_prob=0.0, highlight_prob=0.0,
+                            object_prob=0.0)
+    subs, gamma = synth.render_subframes(photo, np.random.default_rng(5), cfg)
+    pair = synth.make_pair(photo, np.random.default_rng(5), cfg)
+    assert len(subs) in (7, 9, 11, 13)
+    expect_gamma = synth.to8(synth.encode(subs.mean(0), gamma))
+    expect_blur = synth.to8(synth.encode(subs, gamma).mean(0))
+    assert np.abs(pair["blur_gamma"].astype(int) - expect_gamma).max() <= 1
+    assert np.abs(pair["blur"].astype(int) - expect_blur).max() <= 1
+    assert np.abs(pair["sharp"].astype(int) - synth.to8(synth.encode(subs[len(subs) // 2], gamma))).max() <= 1
+    # the centre sub-frame is the photo itself (identity warp), so sharp is the photo
+    assert np.abs(pair["sharp"].astype(int) - photo).max() <= 1
+
+
+def test_layout_variants_and_any_extension(tmp_path):
+    seq = tmp_path / "myseq"
+    for sub in ("blur", "sharp"):
+        (seq / sub).mkdir(parents=True)
+    img = np.zeros((8, 8, 3), np.uint8)
+    for stem in ("a7", "b12", "c3"):
+        cv2.imwrite(str(seq / "blur" / f"{stem}.webp"), img)
+        cv2.imwrite(str(seq / "sharp" / f"{stem}.png"), img)
+    assert len(find_pairs([seq], ("blur",))) == 3  # ROOT is one sequence
+    assert len(find_pairs([tmp_path], ("blur",))) == 3  # ROOT holds sequences
+    train, val = holdout_last(find_pairs([seq], ("blur",)), 1)
+    assert [p.sharp.stem for p in val] == ["c3"] and len(train) == 2
+    from truesight_video.errors import TruesightError
+    with pytest.raises(TruesightError, match="choose one with --input"):
+        find_pairs([seq], ("blur_gamma",))
+
+
+def test_loss_terms_match_hand_computed_values():
+    x = torch.zeros(1, 1, 8, 8)
+    y = torch.zeros(1, 1, 8, 8)
+    y[..., 4:] = 1.0  # a vertical step edge
+    # Sobel x response at the edge columns is 4 (=1+2+1) per pixel in 2 columns of 8 rows; y response 0
+    expected_edge = (2 * 8 * 4.0) / (2 * 64)
+    assert sobel_edge_l1(x, y).item() == pytest.approx(expected_edge)
+    loss = ProductLoss(LossConfig(alpha=0.8, edge_weight=1.0))
+    a = torch.rand(1, 3, 64, 64)
+    b = (a + 0.05 * torch.randn_like(a)).clamp(0, 1)
+    t = loss.terms(a, b)
+    assert t["mse"].item() == pytest.approx(((a - b) ** 2).mean().item())
+    total = 0.8 * t["mse"] + 0.2 * (1 - t["msssim"]) + 1.0 * t["edge"]
+    assert loss(a, b).item() == pytest.approx(total.item())
+    assert ms_ssim(a, a, 3).item() == pytest.approx(1.0, abs=1e-6)
+    assert msssim_scales(256) == 5 and msssim_scales(128) == 4 and msssim_scales(64) == 3
+
+
+def test_small_crops_still_work_with_fewer_scales(caplog):
+    a = torch.rand(2, 3, 48, 48)
+    assert torch.isfinite(ProductLoss()(a, a.flip(-1)))
+
+
+def _cfg(gopro: Path, out: Path, **kw) -> TrainConfig:
+    base = dict(data=(str(gopro),), out=str(out), steps=20, batch_size=2, crop=48, lr=1e-3, width=8,
+                unshuffle=2, dilations=(1, 2, 2, 2, 2, 1), device="cpu", progress=False, val_max=2, seed=3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_training_reduces_the_loss_and_writes_its_files(gopro, tmp_path):
+    out = tmp_path / "run"
+    torch.manual_seed(0)
+    groups = [find_pairs([gopro], ("blur_gamma", "blur"), split="train")]
+    x, y = sample_batch(groups, [1.0], 4, 48, seed=99, step=0)
+    loss = ProductLoss()
+    before = loss(load_model_init(gopro, tmp_path)(x), y).item()
+    final = train(_cfg(gopro, out, steps=40, val_every=20))
+    after = loss(load_model(out / "last.pt")(x), y).item()
+    assert after < before
+    names = {p.name for p in out.iterdir()}
+    assert {"last.pt", "best.pt", "train_log.csv", "train_log.png"} <= names
+    assert final["step"] == 40 and "root_test_psnr" in final
+    rows = (out / "train_log.csv").read_text().strip().splitlines()
+    assert len(rows) == 3 and rows[0].startswith("step,epoch,train_loss")
+    ck = read_checkpoint(out / "best.pt")
+    assert ck["meta"]["train"]["crop"] == 48 and ck["meta"]["git"]
+    for p in out.glob("*.pt"):
+        load_model(p)  # every checkpoint there loads with --weights
+
+
+def load_model_init(gopro, tmp_path):
+    out = tmp_path / "init"
+    train(_cfg(gopro, out, steps=1, lr=1e-12))
+    return load_model(out / "last.pt")
+
+
+def test_resume_continues_exactly(gopro, tmp_path):
+    train(_cfg(gopro, tmp_path / "straight", steps=20))
+    train(_cfg(gopro, tmp_path / "split", steps=10))
+    train(_cfg(gopro, tmp_path / "split", steps=20, resume=True))
+    a = read_checkpoint(tmp_path / "straight" / "last.pt")["state_dict"]
+    b = read_checkpoint(tmp_path / "split" / "last.pt")["state_dict"]
+    assert read_checkpoint(tmp_path / "split" / "last.pt")["step"] == 20
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-6), k
+
+
+def test_eval_caps_psnr_when_output_equals_sharp(gopro):
+    pairs = find_pairs([gopro], ("sharp",), split="test")
+    r = evaluate_pairs(Identity(), pairs, torch.device("cpu"))
+    assert r["n"] == 3 and r["psnr"] == 100.0 and r["ssim"] == pytest.approx(1.0, abs=1e-6)
+    assert r["input_psnr"] == 100.0 and r["unsharp_psnr"] < 100.0
+
+
+def test_eval_cli_json_and_save(gopro, tmp_path):
+    r = CliRunner().invoke(main, ["eval", "--data", str(gopro), "--json", "-q", "--save", str(tmp_path / "s")])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    for key in ("n", "psnr", "ssim", "input_psnr", "input_ssim", "unsharp_psnr", "unsharp_ssim"):
+        assert key in res
+    assert res["n"] == 3
+    saved = list((tmp_path / "s").glob("*.png"))
+    assert len(saved) == 3 and cv2.imread(str(saved[0])).shape == (64, 192, 3)
+
+
+def test_synth_train_eval_never_import_av(gopro, tmp_path):
+    code = f"""
+import sys
+from click.testing import CliRunner
+from truesight_video.cli import main
+r = CliRunner()
+out = r.invoke(main, ["synth", "--from", {str(_photos(tmp_path / 'ph', 1))!r}, "--out", {str(tmp_path / 's')!r}, "--count", "2", "--size", "48x48", "-q"])
+assert out.exit_code == 0, out.output
+out = r.invoke(main, ["train", "--data", {str(gopro)!r}, "--out", {str(tmp_path / 't')!r}, "--steps", "2", "--crop", "32", "--width", "8", "-q", "--device", "cpu"])
+assert out.exit_code == 0, out.output
+out = r.invoke(main, ["eval", "--data", {str(gopro)!r}, "--weights", {str(tmp_path / 't' / 'last.pt')!r}, "-q", "--json"])
+assert out.exit_code == 0, out.output
+assert "av" not in sys.modules, "PyAV was imported"
+"""
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_ddp_two_cpu_processes(gopro, tmp_path):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+           "-m", "truesight_video.cli", "train", "--data", str(gopro), "--out", str(out), "--steps", "4",
+           "--crop", "32", "--width", "8", "--device", "cpu", "-q"]
+    subprocess.run(cmd, check=True, env=env, timeout=300, capture_output=True)
+    ck = read_checkpoint(out / "last.pt")
+    assert ck["step"] == 4 and ck["meta"]["world_size"] == 2

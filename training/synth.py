@@ -1,0 +1,246 @@
+"""Synthetic GoPro-style pairs: a 240 fps camera's 7-13 consecutive sub-frames averaged into a blurry
+frame, the centre sub-frame being the sharp one.
+
+From sharp photos the sub-frames are rendered along a random smooth camera path (translation,
+rotation, zoom, shake; sometimes an object moving on its own). Realism knobs: a camera response
+curve (averaging in linear light for blur_gamma, in the encoded signal for blur), highlights brighter
+than white that stay saturated, sensor noise per sub-frame, JPEG compression of the input, mixed blur
+lengths including none (sharp -> sharp pairs teach the model to leave sharp content alone)."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import TruesightError
+from .data import IMAGE_EXTS, read_rgb
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Knobs of the synthesis (defaults chosen to resemble GoPro footage)."""
+
+    width: int = 640
+    height: int = 360
+    min_subframes: int = 7
+    max_subframes: int = 13
+    max_blur: float = 0.06  # longest camera path, as a fraction of the frame diagonal
+    sharp_fraction: float = 0.1
+    object_prob: float = 0.3
+    highlight_prob: float = 0.5
+    noise: float = 1.0  # scale of the per-sub-frame sensor noise (0 disables)
+    jpeg_prob: float = 0.5
+    crf_gamma: tuple[float, float] = (2.0, 2.6)
+
+
+def encode(lin: np.ndarray, gamma: float) -> np.ndarray:
+    """Linear light -> camera signal in [0,1]: a power-law response curve with the given gamma."""
+    return np.clip(lin, 0.0, 1.0) ** (1.0 / gamma)
+
+
+def decode(sig: np.ndarray, gamma: float) -> np.ndarray:
+    """Camera signal in [0,1] -> linear light (inverse of encode)."""
+    return np.clip(sig, 0.0, 1.0) ** gamma
+
+
+def _path(n: int, rng: np.random.Generator, cfg: SynthConfig, w: int, h: int) -> np.ndarray:
+    """(n, 2, 3) affine matrices along a smooth random camera path; the centre one is the identity."""
+    t = np.linspace(-0.5, 0.5, n)
+    diag = float(np.hypot(w, h))
+    length = diag * cfg.max_blur * rng.random() ** 1.5  # mixed lengths, more short than long
+    ang = rng.uniform(0, 2 * np.pi)
+    d = np.array([np.cos(ang), np.sin(ang)]) * length
+    bend = rng.normal(0, 0.3, 2) * length  # curvature
+    shake = np.cumsum(rng.normal(0, 0.03 * length / np.sqrt(n), (n, 2)), 0)
+    shake -= shake[n // 2]
+    rot = np.deg2rad(rng.normal(0, 0.6)) * (length / (diag * cfg.max_blur + 1e-9))
+    zoom = rng.normal(0, 0.01) * (length / (diag * cfg.max_blur + 1e-9))
+    cx, cy = w / 2, h / 2
+    mats = []
+    for k, tk in enumerate(t):
+        tx, ty = d * tk + bend * (tk**2 - 1 / 12) + shake[k]
+        tx, ty = (tx, ty) if k != n // 2 else (0.0, 0.0)
+        a, s = rot * tk, 1 + zoom * tk
+        c, si = s * np.cos(a), s * np.sin(a)
+        mats.append([[c, -si, cx - c * cx + si * cy + tx], [si, c, cy - si * cx - c * cy + ty]])
+    return np.asarray(mats, dtype=np.float64)
+
+
+def _warp(img: np.ndarray, m: np.ndarray) -> np.ndarray:
+    import cv2
+
+    h, w = img.shape[:2]
+    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+
+
+def render_subframes(photo: np.ndarray, rng: np.random.Generator, cfg: SynthConfig) -> tuple[np.ndarray, float]:
+    """Linear-light sub-frames (n,H,W,3) of one exposure, may exceed 1 in highlights, and the gamma."""
+    gamma = float(rng.uniform(*cfg.crf_gamma))
+    lin = decode(photo.astype(np.float32) / 255.0, gamma).astype(np.float32)
+    if rng.random() < cfg.highlight_prob:  # things brighter than the sensor's white
+        lum = lin.mean(-1, keepdims=True)
+        lin = lin * np.where(lum > 0.8, rng.uniform(1.5, 4.0), 1.0).astype(np.float32)
+    h, w = lin.shape[:2]
+    if rng.random() < cfg.sharp_fraction:
+        return lin[None], gamma
+    n = int(rng.choice(np.arange(cfg.min_subframes, cfg.max_subframes + 1, 2)))
+    subs = np.stack([_warp(lin, m) for m in _path(n, rng, cfg, w, h)])
+    if rng.random() < cfg.object_prob:
+        _add_object(subs, lin, rng, cfg)
+    return subs, gamma
+
+
+def _add_object(subs: np.ndarray, lin: np.ndarray, rng: np.random.Generator, cfg: SynthConfig) -> None:
+    """Paste an elliptical patch that moves on its own path across the sub-frames."""
+    import cv2
+
+    n, h, w = subs.shape[:3]
+    ow, oh = int(rng.uniform(0.1, 0.3) * w), int(rng.uniform(0.1, 0.3) * h)
+    sy, sx = int(rng.integers(0, h - oh)), int(rng.integers(0, w - ow))
+    patch = lin[sy:sy + oh, sx:sx + ow][::-1].copy()  # flipped so it differs from the background
+    mask = np.zeros((oh, ow), np.float32)
+    cv2.ellipse(mask, (ow // 2, oh // 2), (ow // 2 - 1, oh // 2 - 1), 0, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), 1.0)[..., None]
+    y0, x0 = int(rng.integers(0, h - oh)), int(rng.integers(0, w - ow))
+    v = rng.normal(0, 0.08, 2) * np.hypot(w, h)
+    for k in range(n):
+        tk = k / max(n - 1, 1) - 0.5
+        dy, dx = int(round(y0 + v[0] * tk)), int(round(x0 + v[1] * tk))
+        ya, xa = max(dy, 0), max(dx, 0)
+        yb, xb = min(dy + oh, h), min(dx + ow, w)
+        if ya >= yb or xa >= xb:
+            continue
+        m = mask[ya - dy:yb - dy, xa - dx:xb - dx]
+        p = patch[ya - dy:yb - dy, xa - dx:xb - dx]
+        subs[k, ya:yb, xa:xb] = subs[k, ya:yb, xa:xb] * (1 - m) + p * m
+
+
+def _noisy(lin: np.ndarray, rng: np.random.Generator, level: float) -> np.ndarray:
+    """Poisson-Gaussian sensor noise in linear light."""
+    if level <= 0:
+        return lin
+    shot = rng.uniform(0.0005, 0.003) * level
+    read = rng.uniform(0.0005, 0.002) * level
+    sigma = np.sqrt(np.clip(lin, 0, None) * shot + read**2)
+    return lin + rng.standard_normal(lin.shape).astype(np.float32) * sigma.astype(np.float32)
+
+
+def _jpeg(img8: np.ndarray, quality: int) -> np.ndarray:
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(img8[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+
+
+def to8(x: np.ndarray) -> np.ndarray:
+    """[0,1] float -> uint8."""
+    return (np.clip(x, 0, 1) * 255.0 + 0.5).astype(np.uint8)
+
+
+def make_pair(photo: np.ndarray, rng: np.random.Generator, cfg: SynthConfig) -> dict[str, np.ndarray]:
+    """{'blur', 'blur_gamma', 'sharp'} uint8 RGB images of one synthetic exposure."""
+    subs, gamma = render_subframes(photo, rng, cfg)
+    subs = np.stack([_noisy(s, rng, cfg.noise) for s in subs])
+    n = len(subs)
+    sharp = encode(subs[n // 2], gamma)
+    blur_gamma = encode(subs.mean(0), gamma)  # averaged in linear light, clipped once: highlights stay white
+    blur = encode(subs, gamma).mean(0)  # averaged in the camera's encoded signal
+    out = {"sharp": to8(sharp), "blur_gamma": to8(blur_gamma), "blur": to8(blur)}
+    if rng.random() < cfg.jpeg_prob:
+        q = int(rng.integers(70, 96))
+        out["blur_gamma"], out["blur"] = _jpeg(out["blur_gamma"], q), _jpeg(out["blur"], q)
+    return out
+
+
+def _crop(img: np.ndarray, rng: np.random.Generator, cfg: SynthConfig) -> np.ndarray:
+    h, w = img.shape[:2]
+    if min(h, w) > 2 * max(cfg.width, cfg.height):  # very large photos: downscale first (removes JPEG traces)
+        import cv2
+
+        f = 1.5 * max(cfg.width / w, cfg.height / h)
+        img = cv2.resize(img, (int(w * f), int(h * f)), interpolation=cv2.INTER_AREA)
+        h, w = img.shape[:2]
+    ch, cw = min(cfg.height, h), min(cfg.width, w)
+    y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    return img[y:y + ch, x:x + cw]
+
+
+def list_photos(source: str | os.PathLike) -> list[Path]:
+    """Image files under a folder (recursively), sorted."""
+    src = Path(source)
+    if src.is_file():
+        return [src]
+    if not src.is_dir():
+        raise TruesightError(f"--from not found: {source}")
+    photos = sorted(p for p in src.rglob("*") if p.suffix.lower() in IMAGE_EXTS)
+    if not photos:
+        raise TruesightError(f"no photos (png/jpg/webp) under {source}")
+    return photos
+
+
+def video_groups(path: Path, rng: np.random.Generator, cfg: SynthConfig) -> Iterator[list[np.ndarray]]:
+    """Groups of 7-13 consecutive frames of a high-frame-rate video (PyAV loaded only here)."""
+    from ..media import iter_rgb
+
+    group: list[np.ndarray] = []
+    n = int(rng.choice(np.arange(cfg.min_subframes, cfg.max_subframes + 1, 2)))
+    for frame in iter_rgb(path):
+        group.append(frame)
+        if len(group) == n:
+            yield group
+            group = []
+            n = int(rng.choice(np.arange(cfg.min_subframes, cfg.max_subframes + 1, 2)))
+
+
+def pair_from_frames(frames: list[np.ndarray], rng: np.random.Generator, cfg: SynthConfig) -> dict[str, np.ndarray]:
+    """Average consecutive video frames (already camera-encoded) into one GoPro-style pair."""
+    gamma = float(rng.uniform(*cfg.crf_gamma))
+    sig = np.stack([f.astype(np.float32) / 255.0 for f in frames])
+    lin = decode(sig, gamma)
+    return {"sharp": frames[len(frames) // 2].copy(), "blur_gamma": to8(encode(lin.mean(0), gamma)),
+            "blur": to8(sig.mean(0))}
+
+
+def write_pair(root: Path, seq: str, index: int, pair: dict[str, np.ndarray]) -> None:
+    """Write one pair as ROOT/SEQ/{blur,blur_gamma,sharp}/NNNNNN.png."""
+    import cv2
+
+    for kind, img in pair.items():
+        d = root / seq / kind
+        d.mkdir(parents=True, exist_ok=True)
+        if not cv2.imwrite(str(d / f"{index:06d}.png"), np.ascontiguousarray(img[..., ::-1]),
+                           [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+            raise TruesightError(f"cannot write {d / f'{index:06d}.png'}")
+
+
+def synthesize(source: str | os.PathLike, out: str | os.PathLike, count: int, seed: int = 0,
+               cfg: SynthConfig = SynthConfig(), split: str = "train", per_sequence: int = 100,
+               progress: bool = True) -> int:
+    """Write count GoPro-layout pairs under OUT/split/ from photos (or a high-fps video)."""
+    from tqdm import tqdm
+
+    if count < 1:
+        raise TruesightError(f"--count must be >= 1, got {count}")
+    rng = np.random.default_rng(seed)
+    root = Path(out) / split
+    src = Path(source)
+    is_video = src.is_file() and src.suffix.lower() not in IMAGE_EXTS
+    photos = [] if is_video else list_photos(src)
+    groups = video_groups(src, rng, cfg) if is_video else None
+    written = 0
+    for i in tqdm(range(count), unit="pair", disable=not progress, desc="synth"):
+        if groups is not None:
+            frames = next(groups, None)
+            if frames is None:
+                break
+            pair = pair_from_frames(frames, rng, cfg)
+        else:
+            photo = read_rgb(photos[int(rng.integers(0, len(photos)))])
+            pair = make_pair(_crop(photo, rng, cfg), rng, cfg)
+        seq = f"SYNT{seed % 10000:04d}_{i // per_sequence:02d}_00"
+        write_pair(root, seq, i % per_sequence, pair)
+        written += 1
+    return written

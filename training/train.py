@@ -1,0 +1,283 @@
+"""One training loop, top to bottom: data -> StudentCNN_v3 -> product loss -> Adam, with validation,
+CSV log, plot and checkpoints every epoch. Runs on one device or under torchrun (DDP)."""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import queue
+import subprocess
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from ..checkpoint import read_checkpoint, save_checkpoint
+from ..engine import resolve_device
+from ..errors import TruesightError
+from ..model import StudentCNN_v3, StudentConfig, count_params
+from .data import Pair, find_pairs, holdout_last, sample_batch
+from .evaluate import evaluate_pairs, one_input_per_frame
+from .losses import LossConfig, ProductLoss
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run depends on; saved inside every checkpoint."""
+
+    data: tuple[str, ...]
+    out: str
+    val: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ("blur_gamma", "blur")
+    mix: tuple[float, ...] = ()
+    val_last: int = 0
+    steps: int | None = None
+    epochs: int = 30
+    batch_size: int = 2
+    crop: int = 256
+    lr: float = 1e-4
+    lr_min: float | None = None
+    seed: int = 0
+    device: str = "auto"
+    width: int = 64
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 4, 1)
+    unshuffle: int = 1
+    alpha: float = 0.8
+    edge_weight: float = 1.0
+    val_every: int | None = None
+    val_max: int = 12
+    resume: bool = False
+    progress: bool = True
+    init: str | None = None
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _prefetch(groups: list[list[Pair]], cfg: TrainConfig, weights: list[float], start: int, total: int,
+              rank: int, pin: bool, stop: threading.Event) -> queue.Queue:
+    """A thread that builds the next batches ahead of the loop (pinned when training on CUDA)."""
+    q: queue.Queue = queue.Queue(maxsize=4)
+
+    def work() -> None:
+        try:
+            for step in range(start, total):
+                x, y = sample_batch(groups, weights, cfg.batch_size, cfg.crop, cfg.seed, step, rank)
+                if pin:
+                    x, y = x.pin_memory(), y.pin_memory()
+                while not stop.is_set():
+                    try:
+                        q.put((x, y), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as e:  # surfaced in the loop
+            q.put(e)
+
+    t = threading.Thread(target=work, daemon=True, name="prefetch")
+    t.start()
+    q.thread = t  # type: ignore[attr-defined]
+    return q
+
+
+def _plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Train loss and validation PSNR against step, drawn with OpenCV (no GUI) into a PNG."""
+    import cv2
+    import numpy as np
+
+    w, h, pad = 900, 420, 60
+    img = np.full((h, w, 3), 255, np.uint8)
+    series = [("train_loss", (200, 80, 30))] + [(k, c) for k, c in zip(
+        [k for k in rows[0] if k.endswith("_psnr") and not k.endswith("input_psnr")],
+        [(30, 30, 200), (30, 150, 30), (150, 30, 150)])]
+    steps = [float(r["step"]) for r in rows]
+    x0, x1 = min(steps), max(steps) if max(steps) > min(steps) else min(steps) + 1
+    for i, (key, colour) in enumerate(series):
+        vals = [float(r[key]) for r in rows if r.get(key) not in ("", None)]
+        xs = [float(r["step"]) for r in rows if r.get(key) not in ("", None)]
+        if not vals:
+            continue
+        lo, hi = min(vals), max(vals)
+        hi = hi if hi > lo else lo + 1e-9
+        pts = np.array([[pad + (x - x0) / (x1 - x0) * (w - 2 * pad), h - pad - (v - lo) / (hi - lo) * (h - 2 * pad)]
+                        for x, v in zip(xs, vals)], np.int32)
+        cv2.polylines(img, [pts], False, colour, 2, cv2.LINE_AA)
+        cv2.putText(img, f"{key}: {vals[-1]:.4g} (range {lo:.4g}..{hi:.4g})", (pad, 20 + 18 * i),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
+    cv2.rectangle(img, (pad, pad), (w - pad, h - pad), (0, 0, 0), 1)
+    cv2.putText(img, f"step {int(x0)}..{int(x1)}", (pad, h - 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
+    cv2.imwrite(str(path), img)
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Train StudentCNN_v3; returns the final metrics. Writes checkpoints, train_log.csv and
+    train_log.png directly into cfg.out."""
+    from tqdm import tqdm
+
+    ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if ddp:
+        backend = "nccl" if torch.cuda.is_available() and cfg.device != "cpu" else "gloo"
+        dist.init_process_group(backend)
+        rank, world = dist.get_rank(), dist.get_world_size()
+        device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}") if backend == "nccl" else torch.device("cpu")
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+    else:
+        rank, world, device = 0, 1, resolve_device(cfg.device)
+    main_rank = rank == 0
+    out = Path(cfg.out)
+    if main_rank:
+        out.mkdir(parents=True, exist_ok=True)
+
+    # data: one sampling group per --data root. A root with its own test/ split validates on it;
+    # one without (a single real sequence) gives up the last --val-last frames of each sequence.
+    groups, val_sets = [], {}
+    for root in cfg.data:
+        pairs = find_pairs([root], cfg.inputs, split="train")
+        has_test = (Path(root) / "test").is_dir()
+        train_pairs, held = (pairs, []) if has_test else holdout_last(pairs, cfg.val_last)
+        if not train_pairs:
+            raise TruesightError(f"--val-last {cfg.val_last} leaves no training pairs in {root}")
+        groups.append(train_pairs)
+        if has_test:
+            val_sets[f"{Path(root).name}_test"] = one_input_per_frame(find_pairs([root], cfg.inputs, split="test"), cfg.inputs)
+        elif held:
+            val_sets[f"{Path(root).name}_heldout"] = one_input_per_frame(held, cfg.inputs)
+    for root in cfg.val:
+        val_sets[Path(root).name] = one_input_per_frame(find_pairs([root], cfg.inputs, split="test"), cfg.inputs)
+    mix = list(cfg.mix) or [1.0] * len(groups)
+    if len(mix) != len(groups):
+        raise TruesightError(f"--mix needs one weight per --data root ({len(groups)}), got {len(mix)}")
+    n_train = sum(len(g) for g in groups)
+    steps_per_epoch = max(1, math.ceil(n_train / (cfg.batch_size * world)))
+    total = cfg.steps if cfg.steps is not None else cfg.epochs * steps_per_epoch
+    val_every = cfg.val_every or steps_per_epoch
+
+    torch.manual_seed(cfg.seed)
+    mcfg = StudentConfig(width=cfg.width, dilations=tuple(cfg.dilations), unshuffle=cfg.unshuffle)
+    model = StudentCNN_v3(mcfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    loss_fn = ProductLoss(LossConfig(cfg.alpha, cfg.edge_weight))
+    start, best, history = 0, -1.0, []
+    if cfg.init and not cfg.resume:
+        init = read_checkpoint(cfg.init)
+        model.load_state_dict(init["state_dict"])
+    if cfg.resume:
+        last = out / "last.pt"
+        ck = read_checkpoint(last)
+        model.load_state_dict(ck["state_dict"])
+        opt.load_state_dict(ck["optimizer"])
+        start, best = int(ck["step"]), float(ck["meta"].get("best", -1.0))
+        history = list(ck.get("history", []))
+        if start >= total:
+            raise TruesightError(f"--resume: {last} is already at step {start} of {total}")
+    if ddp:
+        model = torch.nn.parallel.DistributedDataParallel(model)
+    raw = model.module if ddp else model
+    cuda = device.type == "cuda"
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
+
+    meta_base = {"arch": "StudentCNN_v3", "params": count_params(raw), "git": _git_commit(),
+                 "train": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
+                 "train_pairs": n_train, "world_size": world}
+
+    def lr_at(step: int) -> float:
+        if cfg.lr_min is None:
+            return cfg.lr
+        return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * step / max(1, total)))
+
+    def validate(step: int, train_loss: float) -> dict[str, Any]:
+        raw.eval()
+        row: dict[str, Any] = {"step": step, "epoch": round(step / steps_per_epoch, 3), "train_loss": train_loss,
+                               "lr": lr_at(step), "seconds": round(time.perf_counter() - t_start, 1)}
+        for name, pairs in val_sets.items():
+            r = evaluate_pairs(raw, pairs[: cfg.val_max], device, loss_fn=loss_fn, baseline=False)
+            row.update({f"{name}_loss": r["loss"], f"{name}_psnr": r["psnr"], f"{name}_ssim": r["ssim"],
+                        f"{name}_input_psnr": r["input_psnr"]})
+        raw.train()
+        return row
+
+    def save(step: int, row: dict[str, Any], names: list[str]) -> None:
+        extra = {"optimizer": opt.state_dict(), "step": step, "history": history}
+        meta = {**meta_base, "step": step, "metrics": row, "best": best,
+                "summary": f"StudentCNN_v3 w{raw.config.width} u{raw.config.unshuffle}, step {step}"}
+        for name in names:
+            save_checkpoint(out / name, raw, meta=meta, extra=extra)
+
+    stop = threading.Event()
+    batches = _prefetch(groups, cfg, mix, start, total, rank, cuda, stop)
+    bar = tqdm(range(start, total), initial=start, total=total, unit="step", disable=not (cfg.progress and main_rank),
+               dynamic_ncols=True, desc="train")
+    t_start = time.perf_counter()
+    running, seen = 0.0, 0
+    final: dict[str, Any] = {}
+    model.train()
+    try:
+        for step in range(start, total):
+            item = batches.get()
+            if isinstance(item, BaseException):
+                raise item
+            x, y = (t.to(device, non_blocking=True) for t in item)
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step)
+            with amp:
+                pred = model(x)
+            loss = loss_fn(pred.float(), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            running += loss.item()
+            seen += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{running / seen:.4f}")
+            done = step + 1
+            if done % val_every == 0 or done == total:
+                if main_rank:
+                    row = validate(done, running / seen)
+                    history.append(row)
+                    real = [k for k in row if k.endswith("_psnr") and not k.endswith("input_psnr")]
+                    score = row[real[0]] if real else -row["train_loss"]
+                    names = ["last.pt", f"epoch_{done // steps_per_epoch:03d}.pt" if done % steps_per_epoch == 0
+                             else f"step_{done:06d}.pt"]
+                    if score > best:
+                        best = score
+                        names.append("best.pt")
+                    save(done, row, names)
+                    _write_csv(out / "train_log.csv", history)
+                    _plot(history, out / "train_log.png")
+                    final = row
+                    bar.write(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+                running, seen = 0.0, 0
+                if ddp:
+                    dist.barrier()
+    finally:
+        stop.set()
+        batches.thread.join(timeout=30)  # type: ignore[attr-defined]
+        bar.close()
+        if ddp:
+            dist.destroy_process_group()
+    return final
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
