@@ -326,5 +326,68 @@ def profile(width: tuple[int, ...], seconds: float, as_json: bool) -> None:
         click.echo(json.dumps(rows))
 
 
+
+def _engine(weights: str | None, device: str, strength: float) -> tuple[Any, str]:
+    from .checkpoint import load_model, model_label
+    from .engine import Sharpener, resolve_device
+
+    dev = resolve_device(device)
+    return Sharpener(load_model(weights, dev), dev, strength=strength), model_label(weights)
+
+
+@main.command()
+@click.argument("clip")
+@model_options
+@click.option("--start", type=click.FloatRange(min=0.0), default=0.0, help="Start at T seconds.")
+@click.option("--frames", type=click.IntRange(min=1), default=None, help="Preview N frames.")
+@click.option("--save-png", type=click.Path(), default=None, help="Also write each original | sharpened frame here.")
+@click.option("--no-window", is_flag=True, help="Headless: only --save-png output.")
+@friendly
+def preview(clip: str, weights: str | None, device: str, strength: float, start: float, frames: int | None,
+            save_png: str | None, no_window: bool) -> None:
+    """Play a clip with original and sharpened side by side (space pause, arrows step, s split,
+    +/- strength, q quit; drag the split line with the mouse)."""
+    from .preview import preview_clip, require_display
+
+    if no_window and not save_png:
+        raise TruesightError("--no-window needs --save-png DIR (nothing would be shown or saved)")
+    if not no_window:
+        require_display()
+    engine, label = _engine(weights, device, 1.0)
+    n = preview_clip(clip, engine, label, start=start, frames=frames, save_png=save_png, window=not no_window)
+    click.echo(f"previewed {n} frames", err=True)
+
+
+@main.command()
+@click.option("--source", default="0", show_default=True, help="Camera index, video file or stream URL.")
+@model_options
+@click.option("--record", type=click.Path(), default=None, help="Record the before|after view to this video.")
+@click.option("--no-window", is_flag=True, help="Headless (use with --record).")
+@click.option("--max-side", type=click.IntRange(min=16), default=None,
+              help="Process at most this many pixels on the longer side (default: 640 on CPU, full size on CUDA).")
+@click.option("--frames", type=click.IntRange(min=1), default=None, help="Stop after N frames.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line: frames, seconds, fps, processing size.")
+@friendly
+def webcam(source: str, weights: str | None, device: str, strength: float, record: str | None, no_window: bool,
+           max_side: int | None, frames: int | None, as_json: bool) -> None:
+    """Live before|after preview from a camera (or a file/stream via --source)."""
+    from .preview import require_display, run_webcam
+
+    if record:
+        from .pipeline import check_output
+        check_output(Path(source), Path(record), overwrite=True)
+    if not no_window:
+        require_display()
+    engine, label = _engine(weights, device, strength)
+    side = max_side if max_side is not None else (None if engine.device.type == "cuda" else 640)
+    st = run_webcam(source, engine, label, record=record, window=not no_window, max_side=side, max_frames=frames)
+    msg = {"frames": st.frames, "seconds": round(st.seconds, 2), "fps": round(st.fps, 2),
+           "processing": f"{st.processing_size[0]}x{st.processing_size[1]}", "device": str(engine.device),
+           "model": label, "recorded": st.recorded}
+    click.echo(json.dumps(msg) if as_json else
+               f"{st.frames} frames, {st.fps:.1f} fps, processing {msg['processing']} on {msg['device']} ({label})",
+               err=not as_json)
+
+
 if __name__ == "__main__":
     main()

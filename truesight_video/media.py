@@ -530,3 +530,71 @@ def iter_rgb(path: str | os.PathLike) -> Iterator[np.ndarray]:
     with VideoReader(path) as reader:
         for frame in reader.container.decode(reader.stream):
             yield frame.to_ndarray(format="rgb24")
+
+
+class RgbWriter:
+    """Encodes RGB frames (H.264) into a temporary file that becomes `path` only when closed cleanly."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 18) -> None:
+        from .fsutil import atomic_path
+
+        self._atomic = atomic_path(path)
+        tmp = self._atomic.__enter__()
+        try:
+            self.out = av.open(str(tmp), "w")
+            self.stream = self.out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000),
+                                              options={"crf": str(crf), "preset": "veryfast"})
+            self.stream.width, self.stream.height = width + width % 2, height + height % 2
+            self.stream.pix_fmt = "yuv420p"
+            self.stream.codec_context.colorspace, self.stream.codec_context.color_range = 1, 1
+        except BaseException as e:
+            self._atomic.__exit__(type(e), e, None)
+            raise
+        self.frames = 0
+
+    def write(self, rgb: np.ndarray) -> None:
+        """Append one HxWx3 uint8 frame (odd sizes are padded by one pixel)."""
+        h, w = rgb.shape[:2]
+        if (w, h) != (self.stream.width, self.stream.height):
+            rgb = np.pad(rgb, ((0, self.stream.height - h), (0, self.stream.width - w), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(
+            format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
+        frame.pts = self.frames
+        frame.time_base = 1 / self.stream.codec_context.framerate if self.stream.codec_context.framerate else None
+        self.out.mux(self.stream.encode(frame))
+        self.frames += 1
+
+    def close(self, ok: bool = True) -> None:
+        """Finish the file (ok) or throw it away."""
+        try:
+            if ok:
+                self.out.mux(self.stream.encode(None))
+            self.out.close()
+        except BaseException as e:
+            self._atomic.__exit__(type(e), e, None)
+            raise
+        if ok:
+            self._atomic.__exit__(None, None, None)
+        else:
+            err = RuntimeError("recording abandoned")
+            try:
+                self._atomic.__exit__(RuntimeError, err, None)
+            except RuntimeError:
+                pass
+
+
+def iter_rgb_timed(path: str | os.PathLike, start: float = 0.0) -> Iterator[tuple[np.ndarray, float, float]]:
+    """(RGB uint8 frame, time in seconds, frame rate) of a clip from `start`, converted with the
+    stream's own matrix and range (for previews)."""
+    from .colour import resolve_spec, yuv_to_rgb
+    import torch
+
+    with VideoReader(path, start=start) as reader:
+        info = reader.info
+        spec = resolve_spec(info.colorspace, info.color_range, info.height, info.bits, info.work_fmt)
+        rate = float(info.rate) if info.rate else 25.0
+        for item in reader:
+            if isinstance(item, Frame):
+                y, u, v = (torch.from_numpy(p.astype(np.int32))[None] for p in item.planes)
+                rgb = yuv_to_rgb(y, u, v, spec)[0].mul(255).round().byte().permute(1, 2, 0).contiguous().numpy()
+                yield rgb, item.time, rate

@@ -1,0 +1,40 @@
+"""Before | after comparison images: side by side or a movable split line, labelled (drawing only,
+no windows, so it runs headless)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _label(img: np.ndarray, text: str, x: int, y: int, scale: float) -> None:
+    import cv2
+
+    thick = max(1, int(round(scale * 2)))
+    cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+    cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
+
+
+def compose(before: np.ndarray, after: np.ndarray, mode: str = "side", split: float = 0.5,
+            labels: tuple[str, str] = ("original", "sharpened"), info: str | None = None) -> np.ndarray:
+    """HxWx3 uint8 images -> one comparison image: 'side' is Hx2Wx3, 'split' is HxWx3 with the
+    original left of the split line and the sharpened image right of it."""
+    if before.shape != after.shape:
+        raise ValueError(f"before {before.shape} and after {after.shape} differ in size")
+    before, after = np.ascontiguousarray(before), np.ascontiguousarray(after)
+    h, w = before.shape[:2]
+    scale = max(0.35, min(h, w) / 720)
+    if mode == "side":
+        out = np.ascontiguousarray(np.concatenate([before, after], axis=1))
+        _label(out, labels[0], 8, int(24 * scale) + 4, scale)
+        _label(out, labels[1], w + 8, int(24 * scale) + 4, scale)
+    elif mode == "split":
+        x = int(round(np.clip(split, 0.0, 1.0) * w))
+        out = after.copy()
+        out[:, :x] = before[:, :x]
+        out[:, max(0, x - 1):x + 1] = 255
+        _label(out, labels[0], 8, int(24 * scale) + 4, scale)
+        _label(out, labels[1], max(8, w - int(150 * scale)), int(24 * scale) + 4, scale)
+    else:
+        raise ValueError(f"mode must be 'side' or 'split', got {mode!r}")
+    if info:
+        _label(out, info, 8, out.shape[0] - 10, scale * 0.8)
+    return np.ascontiguousarray(out)
