@@ -146,8 +146,10 @@ def preview_clip(path: str, engine: Sharpener, label: str, start: float = 0.0, f
     th.start()
     shown = 0
     if window:
+        os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")  # Qt's missing-font chatter
         name = "TrueSight preview (space pause, s split, +/- strength, q quit)"
         cv2.namedWindow(name, cv2.WINDOW_NORMAL)
+        sized = False
 
         def on_mouse(event: int, x: int, y: int, flags: int, param: Any) -> None:
             if state.mode == "split" and (event == cv2.EVENT_MOUSEMOVE and flags & cv2.EVENT_FLAG_LBUTTON
@@ -167,7 +169,11 @@ def preview_clip(path: str, engine: Sharpener, label: str, start: float = 0.0, f
             if item is not None:
                 rgb, out, t, rate = item
                 info = f"{label} | {engine.device.type} | {fps_meter[0]:.1f} fps | strength {state.strength:.1f} | t={t:.2f}s" + (" | paused" if state.paused else "")
-                cv2.imshow(name, compose(rgb, blend(rgb, out, state.strength), state.mode, state.split, info=info)[..., ::-1])
+                view = compose(rgb, blend(rgb, out, state.strength), state.mode, state.split, info=info)
+                if not sized:
+                    cv2.resizeWindow(name, view.shape[1], view.shape[0])
+                    sized = True
+                cv2.imshow(name, view[..., ::-1])
                 shown += 1
                 next_due += 1.0 / float(rate or 25)
             key = cv2.waitKeyEx(max(1, int((next_due - time.perf_counter()) * 1000)))
@@ -263,6 +269,8 @@ def run_webcam(source: str, engine: Sharpener, label: str, record: str | None = 
         threading.Thread(target=grab, daemon=True, name="grab").start()
     writer = RgbWriter(record, rate, 2 * w, h) if record else None
     name = "TrueSight webcam (q quit)"
+    if window:
+        os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
     n, t0, fps, frame = 0, time.perf_counter(), 0.0, first
     clean = False
     try:
