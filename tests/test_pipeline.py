@@ -122,3 +122,21 @@ def test_audio_that_container_cannot_hold_is_transcoded(tmp_path, caplog):
     sharpen_video(src, dst, model=Identity(), device="cpu", codec="libx264", progress=False)
     with av.open(str(dst)) as c:
         assert [s.codec_context.name for s in c.streams.audio] in (["aac"], ["pcm_s16le"])
+
+
+def test_tiled_pipeline_equals_untiled(tmp_path):
+    import torch
+    from truesight_video.model import StudentCNN_v3, StudentConfig
+
+    torch.manual_seed(0)
+    m = StudentCNN_v3(StudentConfig(width=8, unshuffle=2, dilations=(1, 2, 2, 2, 2, 1)))
+    torch.nn.init.normal_(m.tail.weight, std=0.05)
+    src = make_clip(tmp_path / "in.mkv", frames=3, size=(96, 80))
+    outs = []
+    for tile in (None, 48):
+        dst = tmp_path / f"o{tile}.mkv"
+        sharpen_video(src, dst, model=m, device="cpu", tile=tile, progress=False)
+        outs.append(video_frames(dst))
+    for (_, a), (_, b) in zip(*outs):
+        for p, q in zip(a, b):
+            assert np.abs(p.astype(int) - q.astype(int)).max() <= 1

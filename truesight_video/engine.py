@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from .colour import ColourSpec, rgb_to_yuv, yuv_to_rgb
 from .errors import TruesightError
-from .model import run_tiled
+from .model import run_tiled, tile_overlap
 
 Planes = tuple[np.ndarray, ...]
 
@@ -60,7 +60,7 @@ class Sharpener:
     """Applies a model to batches of YUV planes (video) or RGB tensors (stills, preview)."""
 
     def __init__(self, model: nn.Module, device: torch.device, strength: float = 1.0,
-                 tile: int | None = None, overlap: int = 64) -> None:
+                 tile: int | None = None) -> None:
         if not 0.0 <= strength <= 1.0:
             raise TruesightError(f"--strength must be in 0..1, got {strength}")
         self.device = device
@@ -70,8 +70,15 @@ class Sharpener:
         if self.cuda:
             self.model = self.model.to(memory_format=torch.channels_last)
             self.copy_stream = torch.cuda.Stream(device)
+            torch.backends.cudnn.benchmark = True  # fixed frame sizes: let cuDNN pick its kernels once
         self.strength = strength
-        self.tile, self.overlap = tile, overlap
+        self.overlap = tile_overlap(model)
+        self.tile = None
+        if tile:
+            f = getattr(getattr(model, "config", None), "unshuffle", 1)
+            self.tile = max(tile, 2 * self.overlap + 8 * f) // f * f
+            if self.tile <= 2 * self.overlap:
+                raise TruesightError(f"--tile {tile} is too small for this model (overlap {self.overlap})")
         self._slots: dict[int, dict[str, object]] = {}
         self._k = 0
 

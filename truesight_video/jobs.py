@@ -70,7 +70,7 @@ def sharpen_one(src: Path, dst: Path, **options: Any) -> Stats:
         dev = resolve_device(options.get("device", "auto"))
         def factory() -> Any:
             return Sharpener(options.get("model") or load_model(options.get("weights"), dev), dev,
-                             strength=options.get("strength", 1.0))
+                             strength=options.get("strength", 1.0), tile=options.get("tile"))
         return sharpen_image(src, dst, factory, options.get("overwrite", False))
     return sharpen_video(src, dst, **options)
 

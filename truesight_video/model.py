@@ -124,3 +124,13 @@ def run_tiled(model: nn.Module, x: torch.Tensor, tile: int, overlap: int) -> tor
                 ..., y0 - ys : y0 - ys + min(step, h - y0), x0 - xs : x0 - xs + min(step, w - x0)
             ]
     return out
+
+
+def tile_overlap(model: nn.Module) -> int:
+    """Overlap that makes tiled output equal whole-frame output: the receptive-field radius,
+    rounded up to the unshuffle factor so tiles stay aligned to its pixel grid."""
+    cfg = getattr(model, "config", None)
+    if isinstance(cfg, StudentConfig):
+        f = cfg.unshuffle
+        return -(-cfg.radius // f) * f
+    return int(getattr(model, "r", 0)) + 1

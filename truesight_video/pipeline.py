@@ -17,10 +17,11 @@ from .colour import resolve_spec
 from .engine import Sharpener, default_batch_size, resolve_device
 from .errors import TruesightError
 from .fsutil import atomic_path
-from .media import EncodeSettings, Frame, VideoReader, VideoWriter
+from .media import EncodeSettings, Frame, VideoReader, VideoWriter, probe
 
 _END = object()
 QUEUE_BATCHES = 3
+AUTO_TILE, AUTO_TILE_ABOVE = 1024, 2560 * 1440  # on CUDA, frames above 1440p run in overlapping tiles
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, *, model: Any 
         raise TruesightError(f"--duration must be > 0, got {duration}")
     check_output(src, dst, overwrite)
     net = model if model is not None else load_model(weights, dev)
+    if tile is None and dev.type == "cuda":
+        info0 = probe(src)
+        tile = AUTO_TILE if info0.width * info0.height > AUTO_TILE_ABOVE else None
     engine = Sharpener(net, dev, strength=strength, tile=tile)
     settings = EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)
     t0 = time.perf_counter()
@@ -151,8 +155,8 @@ def _run(reader: VideoReader, engine: Sharpener, spec: Any, tmp: Path, settings:
                     for p in early:
                         writer.mux(p)
                     early.clear()
-                frames, pending = payload
-                for f, planes in zip(frames, pending.result()):
+                frames, results = payload
+                for f, planes in zip(frames, results):
                     writer.write(planes, f.pts, info.work_fmt)
                 written[0] += len(frames)
                 bar.update(len(frames))
@@ -183,10 +187,12 @@ def _run(reader: VideoReader, engine: Sharpener, spec: Any, tmp: Path, settings:
 
         def flush() -> None:
             nonlocal pending, batch, packets
-            job = ("frames", (batch, engine.submit([f.planes for f in batch], spec,
-                                                   side_by_side=side_by_side))) if batch else None
+            job = (batch, engine.submit([f.planes for f in batch], spec, side_by_side=side_by_side)) if batch else None
             if pending is not None:
-                _put(q_out, pending, stop)
+                # collect the previous batch here, while this one computes: its pinned output buffer
+                # is reused two batches later, so it must not wait in the queue un-copied
+                frames, done = pending
+                _put(q_out, ("frames", (frames, done.result())), stop)
             if packets:
                 _put(q_out, ("packets", packets), stop)
             pending, batch, packets = job, [], []
