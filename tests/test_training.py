@@ -199,3 +199,22 @@ def test_ddp_two_cpu_processes(gopro, tmp_path):
     subprocess.run(cmd, check=True, env=env, timeout=300, capture_output=True)
     ck = read_checkpoint(out / "last.pt")
     assert ck["step"] == 4 and ck["meta"]["world_size"] == 2
+
+
+def test_export_strips_training_state_and_loads(gopro, tmp_path):
+    out = tmp_path / "run"
+    train(_cfg(gopro, out, steps=2))
+    dst = tmp_path / "small.pt"
+    r = CliRunner().invoke(main, ["export", str(out / "last.pt"), str(dst), "--summary", "tiny test model"])
+    assert r.exit_code == 0, r.output
+    ck = read_checkpoint(dst)
+    assert "optimizer" not in ck and ck["meta"]["summary"] == "tiny test model"
+    assert dst.stat().st_size < (out / "last.pt").stat().st_size
+    x = torch.rand(1, 3, 32, 32)
+    assert torch.equal(load_model(dst)(x), load_model(out / "last.pt")(x))
+
+
+def test_eval_last_scores_only_held_out_frames(gopro):
+    r = CliRunner().invoke(main, ["eval", "--data", str(gopro / "train"), "--last", "1", "--json", "-q"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout.strip().splitlines()[-1])["n"] == 2  # one frame from each of 2 sequences

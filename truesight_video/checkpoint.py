@@ -71,6 +71,20 @@ def model_from_checkpoint(ckpt: dict[str, Any], source: str = "checkpoint") -> S
     return model.eval()
 
 
+def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, summary: str | None = None,
+                      extra_meta: dict[str, Any] | None = None) -> None:
+    """Write a deployable copy of a training checkpoint: weights, config and metadata, without the
+    optimizer state and history."""
+    ckpt = read_checkpoint(src)
+    model = model_from_checkpoint(ckpt, str(src))
+    meta = dict(ckpt.get("meta", {}))
+    meta.pop("best", None)
+    if summary:
+        meta["summary"] = summary
+    meta.update(extra_meta or {})
+    save_checkpoint(dst, model, meta=meta)
+
+
 def shipped_models() -> dict[str, str]:
     """Name -> one-line description of every model that ships inside the package."""
     models = {PLACEHOLDER: "classic unsharp mask (placeholder, not a trained network)"}

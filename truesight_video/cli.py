@@ -281,22 +281,27 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
               help="Input sub-folder (blur, blur_gamma, or sharp to measure harm to sharp frames).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N pairs.")
+@click.option("--last", "last", type=click.IntRange(min=1), default=None,
+              help="Score only the last N frames of each sequence (e.g. frames held out by train --val-last).")
 @click.option("--save", type=click.Path(), default=None, help="Write input | output | ground truth images here.")
 @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object.")
 @click.option("-q", "--quiet", is_flag=True)
 @friendly
-def evaluate(data: str, weights: str | None, inputs: str, device: str, limit: int | None, save: str | None,
-             as_json: bool, quiet: bool) -> None:
+def evaluate(data: str, weights: str | None, inputs: str, device: str, limit: int | None, last: int | None,
+             save: str | None, as_json: bool, quiet: bool) -> None:
     """Score a model on blurry/sharp pairs against the input and an unsharp-mask baseline."""
     from .checkpoint import load_model, model_label
     from .engine import resolve_device
-    from .training.data import find_pairs
+    from .training.data import find_pairs, holdout_last
     from .training.evaluate import evaluate_pairs, one_input_per_frame
 
     _setup_logging(quiet)
     dev = resolve_device(device)
     names = tuple(inputs.split(","))
-    pairs = one_input_per_frame(find_pairs([data], names, split="test"), names)[:limit]
+    pairs = one_input_per_frame(find_pairs([data], names, split="test"), names)
+    if last:
+        pairs = holdout_last(pairs, last)[1]
+    pairs = pairs[:limit]
     r = evaluate_pairs(load_model(weights, dev), pairs, dev, save_dir=save, progress=not quiet)
     r = {"model": model_label(weights), "input": inputs, **r}
     if not quiet:
@@ -389,6 +394,20 @@ def webcam(source: str, weights: str | None, device: str, strength: float, recor
     click.echo(json.dumps(msg) if as_json else
                f"{st.frames} frames, {st.fps:.1f} fps, processing {msg['processing']} on {msg['device']} ({label})",
                err=not as_json)
+
+
+
+@main.command()
+@click.argument("checkpoint")
+@click.argument("output", type=click.Path())
+@click.option("--summary", default=None, help="One-line description shown by `models`.")
+@friendly
+def export(checkpoint: str, output: str, summary: str | None) -> None:
+    """Write a small deployable copy of a training checkpoint (no optimizer state)."""
+    from .checkpoint import export_checkpoint
+
+    export_checkpoint(checkpoint, output, summary)
+    click.echo(f"wrote {output}", err=True)
 
 
 if __name__ == "__main__":
