@@ -108,30 +108,32 @@ def _video_stream(container: av.container.InputContainer, path: str) -> av.Video
     return streams[0]
 
 
-def _plane_array(plane: av.video.plane.VideoPlane, itemsize: int) -> np.ndarray:
-    dtype = np.uint8 if itemsize == 1 else np.dtype("<u2")
-    a = np.frombuffer(plane, dtype=dtype).reshape(plane.height, plane.line_size // itemsize)
-    return a[:, : plane.width].copy()
+def _plane_view(plane: av.video.plane.VideoPlane, dtype: np.dtype) -> np.ndarray:
+    """The plane's pixels as a (height, width) array sharing the frame's memory (no copy)."""
+    a = np.frombuffer(plane, dtype=dtype).reshape(plane.height, plane.line_size // dtype.itemsize)
+    return a[:, : plane.width]
+
+
+def _dtype(frame: av.VideoFrame) -> np.dtype:
+    return np.dtype(np.uint8) if frame.format.components[0].bits <= 8 else np.dtype("<u2")
 
 
 def frame_planes(frame: av.VideoFrame, work_fmt: str) -> tuple[np.ndarray, ...]:
-    """Copy a decoded frame's Y, U, V planes into numpy arrays (reformatting only if not native)."""
+    """A decoded frame's Y, U, V planes as numpy views (reformatting only if not native); the views
+    keep the frame alive, so nothing is copied until the batch is assembled."""
     if frame.format.name != work_fmt:
         frame = frame.reformat(format=work_fmt)
-    itemsize = 1 if frame.format.components[0].bits <= 8 else 2
-    return tuple(_plane_array(p, itemsize) for p in frame.planes[:3])
+    dtype = _dtype(frame)
+    return tuple(_plane_view(p, dtype) for p in frame.planes[:3])
 
 
 def planes_frame(planes: tuple[np.ndarray, ...], fmt: str) -> av.VideoFrame:
-    """Build a VideoFrame of format fmt from Y, U, V integer planes."""
+    """Build a VideoFrame of format fmt from Y, U, V integer planes (written in place, one copy)."""
     h, w = planes[0].shape
     frame = av.VideoFrame(w, h, fmt)
-    dtype = np.uint8 if frame.format.components[0].bits <= 8 else np.dtype("<u2")
+    dtype = _dtype(frame)
     for plane, data in zip(frame.planes, planes):
-        stride = plane.line_size // np.dtype(dtype).itemsize
-        buf = np.zeros((plane.height, stride), dtype=dtype)
-        buf[:, : plane.width] = data
-        plane.update(buf)
+        _plane_view(plane, dtype)[...] = data
     return frame
 
 
