@@ -140,3 +140,33 @@ def test_tiled_pipeline_equals_untiled(tmp_path):
     for (_, a), (_, b) in zip(*outs):
         for p, q in zip(a, b):
             assert np.abs(p.astype(int) - q.astype(int)).max() <= 1
+
+
+def test_quicktime_timecode_track_survives(tmp_path):
+    src = tmp_path / "tc.mov"
+    with av.open(str(src), "w") as c:
+        c.metadata["timecode"] = "01:02:03:04"
+        vs = c.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        for i in range(5):
+            f = av.VideoFrame(64, 48, "yuv420p")
+            f.pts = i
+            c.mux(vs.encode(f))
+        c.mux(vs.encode(None))
+    dst = tmp_path / "out.mov"
+    sharpen_video(src, dst, model=Identity(), device="cpu", progress=False)
+    with av.open(str(dst)) as c:
+        data = [s for s in c.streams if s.type == "data"]
+        assert data and data[0].metadata.get("timecode") == "01:02:03:04"
+    assert len(video_frames(dst)) == 5
+
+
+def test_hdr_tags_are_kept_with_a_warning(tmp_path, caplog):
+    src = make_clip(tmp_path / "hdr.mkv", frames=3, pix_fmt="yuv420p10le", colorspace=9, trc=16)
+    dst = tmp_path / "out.mkv"
+    with caplog.at_level("WARNING", logger="truesight_video"):
+        sharpen_video(src, dst, model=Identity(), device="cpu", progress=False)
+    assert any("HDR" in r.message for r in caplog.records)
+    with av.open(str(dst)) as c:
+        cc = c.streams.video[0].codec_context
+        assert (cc.color_trc, cc.colorspace, cc.color_primaries, cc.pix_fmt) == (16, 9, 9, "yuv420p10le")

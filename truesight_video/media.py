@@ -416,6 +416,9 @@ class VideoWriter:
             vs.set_display_rotation(rotation)
         self.video = vs
         self.codec = codec
+        for key in ("timecode", "language", "title"):
+            if key in reader.stream.metadata:
+                vs.metadata[key] = reader.stream.metadata[key]
         out.metadata.update({k: v for k, v in reader.container.metadata.items() if k.lower() != "encoder"})
         self.copy: dict[int, av.stream.Stream] = {}
         self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
@@ -424,6 +427,11 @@ class VideoWriter:
 
     def _add_other(self, s: av.stream.Stream) -> None:
         fmt = self.out.format.name.split(",")[0]
+        if s.type == "data" and "timecode" in s.metadata:
+            # a QuickTime timecode track: copied packets break the mov trailer, but the muxer
+            # rebuilds the track from the video stream's timecode tag (mkv keeps the tag itself)
+            self.video.metadata["timecode"] = s.metadata["timecode"]
+            return
         kind = "cover art" if s.disposition & av.stream.Disposition.attached_pic else s.type
         if _can_mux(fmt, s):
             o = self.out.add_stream_from_template(s)
