@@ -243,3 +243,24 @@ def test_shim_and_console_script_run_without_gui(tmp_path):
             "bad=[m for m in sys.modules if m.startswith(('cv2.highgui','PyQt','truesight_video.preview'))];"
             "print(bad); sys.exit(1 if bad else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_ctrl_c_leaves_nothing_behind(tmp_path):
+    import signal
+    import time as _time
+
+    src = make_clip(tmp_path / "long.mkv", frames=40, size=(320, 240))
+    slow = tmp_path / "slow.pt"  # a full-resolution wide model: a few frames take seconds on a CPU
+    save_checkpoint(slow, StudentCNN_v3(StudentConfig(width=96, unshuffle=1)))
+    before = listing(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "truesight_video.cli", "sharpen", str(src), "--weights", str(slow),
+                             "-q", "--device", "cpu"], stderr=subprocess.PIPE, text=True)
+    deadline = _time.time() + 60
+    while _time.time() < deadline and not any(p.name.startswith(".long") for p in tmp_path.iterdir()):
+        _time.sleep(0.05)  # wait until the temporary output exists, i.e. work has started
+    _time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert listing(tmp_path) == before
