@@ -114,10 +114,13 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
         pts = np.array([[pad + (x - x0) / (x1 - x0) * (w - 2 * pad), h - pad - (v - lo) / (hi - lo) * (h - 2 * pad)]
                         for x, v in zip(xs, vals)], np.int32)
         cv2.polylines(img, [pts], False, colour, 2, cv2.LINE_AA)
+        for pt in pts:
+            cv2.circle(img, (int(pt[0]), int(pt[1])), 3, colour, -1, cv2.LINE_AA)
         cv2.putText(img, f"{key}: {vals[-1]:.4g} (range {lo:.4g}..{hi:.4g})", (pad, 20 + 18 * i),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1, cv2.LINE_AA)
     cv2.rectangle(img, (pad, pad), (w - pad, h - pad), (0, 0, 0), 1)
-    cv2.putText(img, f"step {int(x0)}..{int(x1)}", (pad, h - 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
+    cv2.putText(img, f"step {int(x0)}..{int(x1)}; each curve scaled to its own range", (pad, h - 20),
+                cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
     cv2.imwrite(str(path), img)
 
 
