@@ -6,7 +6,7 @@ import torch
 
 from truesight_video.checkpoint import load_model, read_checkpoint, save_checkpoint
 from truesight_video.errors import TruesightError
-from truesight_video.model import StudentCNN_v3, StudentConfig, UnsharpMask, count_params, run_tiled
+from truesight_video.model import StudentCNN_v3, StudentConfig, UnsharpMask, count_params, run_tiled, tile_overlap
 
 
 @pytest.mark.parametrize("unshuffle", [1, 2, 4])
@@ -19,18 +19,33 @@ def test_any_size_and_identity_at_init(unshuffle):
     assert torch.allclose(y, x.clamp(1e-4, 1 - 1e-4), atol=1e-5)  # zero-initialised tail
 
 
-@pytest.mark.parametrize("unshuffle", [1, 2, 4])
-def test_tiled_equals_whole_frame(unshuffle):
+@pytest.mark.parametrize("unshuffle,dc", [(1, 0), (2, 0), (4, 0), (4, 16)])
+def test_tiled_equals_whole_frame(unshuffle, dc):
     torch.manual_seed(0)
-    m = StudentCNN_v3(StudentConfig(width=8, unshuffle=unshuffle)).eval()
+    m = StudentCNN_v3(StudentConfig(width=8, unshuffle=unshuffle, dc_window=dc)).eval()
     for p in m.parameters():
         torch.nn.init.normal_(p, std=0.1)
-    x = torch.rand(1, 3, 150, 210)
-    r = m.config.radius
-    overlap = -(-r // unshuffle) * unshuffle
-    tile = 2 * overlap + 8 * unshuffle
+    x = torch.rand(1, 3, 150, 410)
+    overlap = tile_overlap(m)
+    tile = 2 * overlap + 8 * m.config.align
     with torch.no_grad():
         assert (run_tiled(m, x, tile, overlap) - m(x)).abs().max() < 1e-3
+
+
+def test_dc_window_keeps_local_means():
+    torch.manual_seed(0)
+    m = StudentCNN_v3(StudentConfig(width=8, unshuffle=2, dc_window=8)).eval()
+    torch.nn.init.normal_(m.tail.weight, std=0.3)
+    torch.nn.init.constant_(m.tail.bias, -0.5)  # a strong darkening bias
+    x = torch.rand(1, 3, 64, 64) * 0.5 + 0.25
+    with torch.no_grad():
+        y = m(x)
+        plain = StudentCNN_v3(StudentConfig(width=8, unshuffle=2))
+        plain.load_state_dict(m.state_dict())
+        z = plain.eval()(x)
+    assert (z - x).mean().abs() > 0.05  # without it the colour shifts
+    assert (y - x).mean().abs() < 0.005  # with it the mean stays
+    assert not torch.allclose(y, x, atol=1e-3)  # and detail still changes
 
 
 def test_output_in_unit_range():

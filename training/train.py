@@ -46,6 +46,7 @@ class TrainConfig:
     width: int = 64
     dilations: tuple[int, ...] = (1, 2, 4, 8, 4, 1)
     unshuffle: int = 1
+    dc_window: int = 0
     alpha: float = 0.8
     edge_weight: float = 1.0
     val_every: int | None = None
@@ -169,7 +170,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     val_every = cfg.val_every or steps_per_epoch
 
     torch.manual_seed(cfg.seed)
-    mcfg = StudentConfig(width=cfg.width, dilations=tuple(cfg.dilations), unshuffle=cfg.unshuffle)
+    mcfg = StudentConfig(width=cfg.width, dilations=tuple(cfg.dilations), unshuffle=cfg.unshuffle,
+                         dc_window=cfg.dc_window)
     model = StudentCNN_v3(mcfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     loss_fn = ProductLoss(LossConfig(cfg.alpha, cfg.edge_weight))

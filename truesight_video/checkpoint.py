@@ -72,10 +72,12 @@ def model_from_checkpoint(ckpt: dict[str, Any], source: str = "checkpoint") -> S
 
 
 def export_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, summary: str | None = None,
-                      extra_meta: dict[str, Any] | None = None) -> None:
+                      extra_meta: dict[str, Any] | None = None, dc_window: int | None = None) -> None:
     """Write a deployable copy of a training checkpoint: weights, config and metadata, without the
-    optimizer state and history."""
+    optimizer state and history; dc_window (which has no weights) may be switched on here."""
     ckpt = read_checkpoint(src)
+    if dc_window is not None:
+        ckpt = {**ckpt, "config": {**ckpt["config"], "dc_window": dc_window}}
     model = model_from_checkpoint(ckpt, str(src))
     meta = dict(ckpt.get("meta", {}))
     meta.pop("best", None)

@@ -241,6 +241,8 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("--width", type=click.IntRange(min=4), default=64, show_default=True)
 @click.option("--dilations", default="1,2,4,8,4,1", show_default=True)
 @click.option("--unshuffle", type=click.Choice(["1", "2", "4"]), default="1", show_default=True)
+@click.option("--dc-window", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Remove the correction's local mean over N-pixel blocks (0 = off).")
 @click.option("--alpha", type=click.FloatRange(0, 1), default=0.8, show_default=True, help="MSE vs MS-SSIM weight a.")
 @click.option("--edge-weight", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Sobel edge L1 weight w.")
 @click.option("--val-every", type=click.IntRange(min=1), default=None, help="Validate every N steps (default: every epoch).")
@@ -250,7 +252,8 @@ def _size(text: str) -> tuple[int, int]:
 @friendly
 def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tuple[str, ...], val_last: int,
           inputs: str, mix: str | None, steps: int | None, epochs: int, batch_size: int, crop: int, lr: float,
-          lr_min: float | None, seed: int, device: str, width: int, dilations: str, unshuffle: str, alpha: float,
+          lr_min: float | None, seed: int, device: str, width: int, dilations: str, unshuffle: str, dc_window: int,
+          alpha: float,
           edge_weight: float, val_every: int | None, init: str | None, resume: bool, quiet: bool) -> None:
     """Train StudentCNN_v3 on GoPro-layout pairs (works under torchrun too)."""
     import json as _json
@@ -262,11 +265,12 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
     cfg = TrainConfig(data=data + more_data, out=out, val=val, inputs=tuple(inputs.split(",")), mix=_floats(mix, "--mix"),
                       val_last=val_last, steps=steps, epochs=epochs, batch_size=batch_size, crop=crop, lr=lr,
                       lr_min=lr_min, seed=seed, device=device, width=width, dilations=dil, unshuffle=int(unshuffle),
+                      dc_window=dc_window,
                       alpha=alpha, edge_weight=edge_weight, val_every=val_every, resume=resume,
                       progress=not quiet, init=init)
     try:
         from .model import StudentConfig
-        StudentConfig(width=width, dilations=dil, unshuffle=int(unshuffle))
+        StudentConfig(width=width, dilations=dil, unshuffle=int(unshuffle), dc_window=dc_window)
     except ValueError as e:
         raise TruesightError(str(e)) from None
     final = run_train(cfg)
@@ -401,12 +405,14 @@ def webcam(source: str, weights: str | None, device: str, strength: float, recor
 @click.argument("checkpoint")
 @click.argument("output", type=click.Path())
 @click.option("--summary", default=None, help="One-line description shown by `models`.")
+@click.option("--dc-window", type=click.IntRange(min=0), default=None,
+              help="Remove the correction's local mean over N-pixel blocks (keeps colours; 0 = off).")
 @friendly
-def export(checkpoint: str, output: str, summary: str | None) -> None:
+def export(checkpoint: str, output: str, summary: str | None, dc_window: int | None) -> None:
     """Write a small deployable copy of a training checkpoint (no optimizer state)."""
     from .checkpoint import export_checkpoint
 
-    export_checkpoint(checkpoint, output, summary)
+    export_checkpoint(checkpoint, output, summary, dc_window=dc_window)
     click.echo(f"wrote {output}", err=True)
 
 

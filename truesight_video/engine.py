@@ -75,7 +75,7 @@ class Sharpener:
         self.overlap = tile_overlap(model)
         self.tile = None
         if tile:
-            f = getattr(getattr(model, "config", None), "unshuffle", 1)
+            f = getattr(getattr(model, "config", None), "align", 1)
             self.tile = max(tile, 2 * self.overlap + 8 * f) // f * f
             if self.tile <= 2 * self.overlap:
                 raise TruesightError(f"--tile {tile} is too small for this model (overlap {self.overlap})")

@@ -17,18 +17,26 @@ class StudentConfig:
     width: int = 64
     dilations: tuple[int, ...] = (1, 2, 4, 8, 4, 1)
     unshuffle: int = 1
+    dc_window: int = 0  # > 0: remove the correction's local mean over this many pixels (keeps colours)
 
     def __post_init__(self) -> None:
         if len(self.dilations) != 6:
             raise ValueError(f"StudentCNN_v3 has six convolutions, got dilations {self.dilations}")
         if self.unshuffle not in (1, 2, 4):
             raise ValueError(f"unshuffle must be 1, 2 or 4, got {self.unshuffle}")
+        if self.dc_window and (self.dc_window < 0 or self.dc_window % self.unshuffle):
+            raise ValueError(f"dc_window must be a positive multiple of the unshuffle factor, got {self.dc_window}")
         object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
 
     @property
     def radius(self) -> int:
         """Receptive-field radius in input pixels (used as the tile overlap)."""
-        return sum(self.dilations) * self.unshuffle + self.unshuffle
+        return sum(self.dilations) * self.unshuffle + self.unshuffle + 2 * self.dc_window
+
+    @property
+    def align(self) -> int:
+        """Tiles must start on multiples of this to see the same pixel grid as the whole frame."""
+        return max(self.unshuffle, self.dc_window)
 
 
 class StudentCNN_v3(nn.Module):
@@ -60,7 +68,21 @@ class StudentCNN_v3(nn.Module):
         logits = torch.logit(z.float().clamp(_EPS, 1 - _EPS)) + self.tail(a).float()
         y = torch.sigmoid(logits)
         y = F.pixel_shuffle(y, f) if f > 1 else y
-        return y[..., :h, :w]
+        y = y[..., :h, :w]
+        if self.config.dc_window:
+            y = remove_local_mean(y, x[..., :h, :w].float(), self.config.dc_window)
+        return y
+
+
+def remove_local_mean(y: torch.Tensor, x: torch.Tensor, window: int) -> torch.Tensor:
+    """Subtract the local mean (window-pixel blocks, bilinearly smoothed) of the correction y - x:
+    sharpening adds detail, it should not shift local brightness or colour."""
+    r = y - x
+    h, w = r.shape[-2:]
+    pad = (0, (-w) % window, 0, (-h) % window)
+    low = F.avg_pool2d(F.pad(r, pad, mode="replicate") if any(pad) else r, window)
+    low = F.interpolate(low, scale_factor=window, mode="bilinear", align_corners=False)[..., :h, :w]
+    return (y - low).clamp(0.0, 1.0)
 
 
 class UnsharpMask(nn.Module):
@@ -131,6 +153,6 @@ def tile_overlap(model: nn.Module) -> int:
     rounded up to the unshuffle factor so tiles stay aligned to its pixel grid."""
     cfg = getattr(model, "config", None)
     if isinstance(cfg, StudentConfig):
-        f = cfg.unshuffle
-        return -(-cfg.radius // f) * f
+        a = cfg.align
+        return -(-cfg.radius // a) * a
     return int(getattr(model, "r", 0)) + 1

@@ -1,0 +1,60 @@
+"""The shipped default weights: load offline, sharpen a synthetic blurry pair, leave sharp content alone."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from truesight_video.checkpoint import PLACEHOLDER, WEIGHTS_DIR, default_model_name, load_model, read_checkpoint
+from truesight_video.model import StudentCNN_v3, count_params
+from truesight_video.training import synth
+from truesight_video.training.metrics import psnr, quantize
+
+
+def _photo(h=192, w=256, seed=0):
+    """Sharp test content: text, edges and texture, drawn in the test."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    img = cv2.resize(rng.integers(40, 215, (12, 16, 3)).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    for i in range(6):
+        cv2.putText(img, "EXIT 42", (10 + 20 * i, 30 + 30 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.9,
+                    (250, 250, 250) if i % 2 else (20, 20, 20), 2, cv2.LINE_AA)
+    return img
+
+
+def _t(a):
+    return torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255
+
+
+def test_default_is_a_shipped_trained_student():
+    name = default_model_name()
+    assert name != PLACEHOLDER and (WEIGHTS_DIR / f"{name}.pt").is_file()
+    model = load_model(name)
+    assert isinstance(model, StudentCNN_v3) and count_params(model) <= 600_000
+    meta = read_checkpoint(WEIGHTS_DIR / f"{name}.pt")["meta"]
+    assert meta.get("summary") and meta.get("train")
+
+
+def test_shipped_model_raises_psnr_on_a_synthetic_blurry_pair():
+    model = load_model(None)
+    cfg = synth.SynthConfig(width=256, height=192, sharp_fraction=0.0, noise=0.0, jpeg_prob=0.0,
+                            highlight_prob=0.0, object_prob=0.0, max_blur=0.05)
+    gains = []
+    for seed in range(4):
+        pair = synth.make_pair(_photo(seed=seed), np.random.default_rng(100 + seed), cfg)
+        x, y = _t(pair["blur_gamma"]), _t(pair["sharp"])
+        with torch.inference_mode():
+            out = model(x)
+        gains.append(psnr(quantize(out), quantize(y)) - psnr(quantize(x), quantize(y)))
+    assert np.mean(gains) > 0.0, gains
+
+
+def test_shipped_model_does_no_harm_to_sharp_images():
+    model = load_model(None)
+    x = _t(_photo(seed=7))
+    with torch.inference_mode():
+        out = model(x)
+    assert psnr(quantize(out), quantize(x)) >= 35.0
+    shift = (quantize(out) - quantize(x)).mean(dim=(0, 2, 3)).abs().max().item()
+    assert shift <= 1.0
