@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import torch
 import torch.nn as nn
 
 from .errors import TruesightError
+from .fsutil import atomic_path
 from .model import StudentCNN_v3, StudentConfig, UnsharpMask
 
 FORMAT = "truesight-checkpoint"
@@ -30,15 +30,8 @@ def save_checkpoint(path: str | os.PathLike, model: StudentCNN_v3, meta: dict[st
         "meta": meta or {},
         **(extra or {}),
     }
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

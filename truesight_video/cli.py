@@ -14,8 +14,8 @@ import click
 from . import __version__
 from .errors import TruesightError
 
-PLACEHOLDER_NOTE = ("Until trained weights ship, the default model is 'unsharp-placeholder': a classic "
-                    "unsharp mask run through the same engine, not a trained network.")
+PLACEHOLDER_NOTE = ("Default: the shipped 'studentcnn-v3'. 'unsharp-placeholder' is a classic unsharp mask "
+                    "run through the same engine, not a trained network.")
 
 
 def _setup_logging(quiet: bool) -> None:
