@@ -58,3 +58,13 @@ def test_shipped_model_does_no_harm_to_sharp_images():
     assert psnr(quantize(out), quantize(x)) >= 35.0
     shift = (quantize(out) - quantize(x)).mean(dim=(0, 2, 3)).abs().max().item()
     assert shift <= 1.0
+
+
+def test_shipped_model_gains_on_held_out_real_frames(shared_dir):
+    """The last frames of the shared real GoPro sequence were held out of training."""
+    from truesight_video.training.data import find_pairs, holdout_last
+    from truesight_video.training.evaluate import evaluate_pairs, one_input_per_frame
+
+    pairs = one_input_per_frame(find_pairs([shared_dir / "data" / "gopro-sample"], ("blur",)), ("blur",))
+    r = evaluate_pairs(load_model(None), holdout_last(pairs, 3)[1], torch.device("cpu"), baseline=False)
+    assert r["n"] == 3 and r["gain_db"] > 0.2 and r["ssim"] > r["input_ssim"]
