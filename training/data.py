@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from ..errors import TruesightError
+from ..stills import IMAGE_EXTS, read_rgb
 
-IMAGE_EXTS = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 
 @dataclass(frozen=True)
@@ -91,16 +91,6 @@ def holdout_last(pairs: list[Pair], n: int) -> tuple[list[Pair], list[Pair]]:
     for p in pairs:
         (val if (p.sequence, p.sharp.stem) in held else train).append(p)
     return train, val
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """HxWx3 RGB uint8 (OpenCV's codecs, never its GUI)."""
-    import cv2
-
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise TruesightError(f"not a readable image: {path}")
-    return np.ascontiguousarray(img[..., ::-1])
 
 
 @lru_cache(maxsize=4096)

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from .errors import TruesightError
+from .errors import TruesightError, first_line
 from .fsutil import atomic_path
 from .model import StudentCNN_v3, StudentConfig, UnsharpMask
 
@@ -42,8 +42,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle errors, zip errors, refused globals
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise TruesightError(f"cannot load weights {path}: not a safe TrueSight checkpoint ({first[:120]})") from None
+        raise TruesightError(f"cannot load weights {path}: not a safe TrueSight checkpoint ({first_line(e)[:120]})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise TruesightError(f"cannot load weights {path}: not a TrueSight checkpoint")
     if ckpt.get("arch") != "StudentCNN_v3":
@@ -59,8 +58,7 @@ def model_from_checkpoint(ckpt: dict[str, Any], source: str = "checkpoint") -> S
         model = StudentCNN_v3(StudentConfig(**cfg))
         model.load_state_dict(ckpt["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        msg = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
-        raise TruesightError(f"cannot load weights {source}: wrong architecture or corrupt file ({msg})") from None
+        raise TruesightError(f"cannot load weights {source}: wrong architecture or corrupt file ({first_line(e)[:120]})") from None
     return model.eval()
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .errors import TruesightError
+from .errors import TruesightError, first_line
 
 PLACEHOLDER_NOTE = ("Default: the shipped 'studentcnn-v3'. 'unsharp-placeholder' is a classic unsharp mask "
                     "run through the same engine, not a trained network.")
@@ -41,8 +41,7 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as e:  # an internal bug: still one line, traceback on request
             if os.environ.get("TRUESIGHT_DEBUG"):
                 raise
-            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-            click.echo(f"error: {type(e).__name__}: {first} (set TRUESIGHT_DEBUG=1 for a traceback)", err=True)
+            click.echo(f"error: {type(e).__name__}: {first_line(e)} (set TRUESIGHT_DEBUG=1 for a traceback)", err=True)
             sys.exit(1)
 
     return wrapper
@@ -162,10 +161,7 @@ def bench(clip: str | None, device: str, batch_size: int | None, weights: str | 
     from .bench import format_summary, run_bench
 
     _setup_logging(False)
-    try:
-        w, h = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        raise TruesightError(f"--size must be WxH, got {size!r}") from None
+    w, h = _size(size)
     r = run_bench(clip, device=device, batch_size=batch_size, weights=weights, preset=preset, crf=crf,
                   size=(w, h), seconds=seconds, memory=memory, log=lambda s: click.echo(s, err=True))
     click.echo(format_summary(r), err=as_json)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from .errors import TruesightError
 from .pipeline import Stats, check_output, sharpen_video
-from .stills import is_image, read_rgb, to_tensor, to_uint8, write_rgb
+from .stills import IMAGE_EXTS, is_image, read_rgb, to_tensor, to_uint8, write_rgb
 
 MEDIA_EXTS = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".mts", ".m2ts", ".ts", ".flv", ".mpg",
               ".mpeg", ".wmv", ".3gp", ".ogv"}
@@ -32,7 +32,7 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
         p = Path(name)
         if p.is_dir():
             out.extend(sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")
-                              and f.suffix.lower() in MEDIA_EXTS | {".png", ".jpg", ".jpeg", ".webp"}
+                              and f.suffix.lower() in MEDIA_EXTS | IMAGE_EXTS
                               and not is_own_output(f)))
         else:
             out.append(p)

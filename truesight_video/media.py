@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .errors import TruesightError
+from .errors import TruesightError, first_line
 
 log = logging.getLogger("truesight_video")
 
@@ -81,11 +81,6 @@ class EncodeSettings:
     threads: int = 0
 
 
-def _first_line(e: BaseException) -> str:
-    s = str(e).strip().splitlines()
-    return s[0] if s else type(e).__name__
-
-
 def _open_input(path: str | os.PathLike) -> av.container.InputContainer:
     p = Path(path)
     if not p.exists():
@@ -97,7 +92,7 @@ def _open_input(path: str | os.PathLike) -> av.container.InputContainer:
     try:
         return av.open(str(p), "r", metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as e:
-        raise TruesightError(f"not a readable media file: {path} ({_first_line(e)})") from None
+        raise TruesightError(f"not a readable media file: {path} ({first_line(e)})") from None
 
 
 def _video_stream(container: av.container.InputContainer, path: str) -> av.VideoStream:
@@ -237,7 +232,7 @@ class VideoReader:
                         yield out
         except av.FFmpegError as e:
             where = f"after frame {self.decoded}" + (f" (t={last_time:.3f}s)" if last_time is not None else "")
-            raise TruesightError(f"corrupt or truncated input {self.path}: decoding stopped {where}: {_first_line(e)}") from None
+            raise TruesightError(f"corrupt or truncated input {self.path}: decoding stopped {where}: {first_line(e)}") from None
         self._check_complete(last_time)
 
     def _video_frame(self, frame: av.VideoFrame) -> Frame | None | bool:
@@ -393,7 +388,7 @@ class VideoWriter:
         try:
             vs = out.add_stream(codec, rate=info.rate if info.rate else None)
         except (av.FFmpegError, ValueError) as e:
-            raise TruesightError(f"cannot write {codec} into {out.format.name} ({_first_line(e)}); choose another --codec or extension") from None
+            raise TruesightError(f"cannot write {codec} into {out.format.name} ({first_line(e)}); choose another --codec or extension") from None
         if settings.crf is not None and not 0 <= settings.crf <= 63:
             raise TruesightError(f"--crf must be in 0..63, got {settings.crf}")
         vs.width, vs.height, vs.pix_fmt = self.width, self.height, self.pix_fmt

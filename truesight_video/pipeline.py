@@ -15,7 +15,7 @@ from tqdm import tqdm
 from .checkpoint import load_model, model_label
 from .colour import resolve_spec
 from .engine import Sharpener, default_batch_size, resolve_device
-from .errors import TruesightError
+from .errors import TruesightError, first_line
 from .fsutil import atomic_path
 from .media import EncodeSettings, Frame, VideoReader, VideoWriter, probe
 
@@ -223,7 +223,7 @@ def _run(reader: VideoReader, engine: Sharpener, spec: Any, tmp: Path, settings:
         e = errors[0]
         if isinstance(e, TruesightError):
             raise e
-        raise TruesightError(f"failed while processing {info.path}: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}") from e
+        raise TruesightError(f"failed while processing {info.path}: {type(e).__name__}: {first_line(e)}") from e
     return written[0]
 
 
