@@ -218,3 +218,18 @@ def test_eval_last_scores_only_held_out_frames(gopro):
     r = CliRunner().invoke(main, ["eval", "--data", str(gopro / "train"), "--last", "1", "--json", "-q"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout.strip().splitlines()[-1])["n"] == 2  # one frame from each of 2 sequences
+
+
+def test_synth_from_video_averages_consecutive_frames(tmp_path):
+    from media_factory import make_clip
+    from truesight_video.media import iter_rgb
+
+    clip = make_clip(tmp_path / "hfr.mkv", frames=40, size=(48, 32), audio=0)
+    n = synth.synthesize(clip, tmp_path / "root", 2, seed=0, progress=False)
+    assert n == 2
+    frames = [f.astype(np.float64) for f in iter_rgb(clip)]
+    seq = tmp_path / "root" / "train" / "SYNT0000_00_00"
+    blur0 = cv2.imread(str(seq / "blur" / "000000.png"))[..., ::-1].astype(np.float64)
+    sharp0 = cv2.imread(str(seq / "sharp" / "000000.png"))[..., ::-1]
+    k = next(k for k in (7, 9, 11, 13) if np.array_equal(sharp0, frames[k // 2]))  # group length
+    assert np.abs(blur0 - np.mean(frames[:k], axis=0)).max() <= 1.0
