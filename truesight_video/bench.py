@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from .checkpoint import load_model, model_label
-from .colour import resolve_spec
+from .colour import info_spec
 from .engine import Sharpener, default_batch_size, resolve_device
 from .media import EncodeSettings, Frame, VideoReader, VideoWriter, transcode, write_test_clip
 from .pipeline import sharpen_video
@@ -35,7 +35,7 @@ def naive(src: Path, dst: Path, engine: Sharpener, settings: EncodeSettings) -> 
     n = 0
     with VideoReader(src) as reader:
         info = reader.info
-        spec = resolve_spec(info.colorspace, info.color_range, info.height, info.bits, info.work_fmt)
+        spec = info_spec(info)
         writer = None
         for item in reader:
             if not isinstance(item, Frame):
@@ -56,7 +56,7 @@ def model_only(src: Path, engine: Sharpener, batch_size: int, max_frames: int = 
     """Frames already decoded in memory; time only colour conversion + model on the device."""
     with VideoReader(src) as reader:
         info = reader.info
-        spec = resolve_spec(info.colorspace, info.color_range, info.height, info.bits, info.work_fmt)
+        spec = info_spec(info)
         frames = [f.planes for f in reader if isinstance(f, Frame)][:max_frames]
     engine.submit(frames[:batch_size], spec).result()  # warm-up
     if engine.cuda:

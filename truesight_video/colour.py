@@ -40,6 +40,11 @@ def resolve_spec(colorspace: int, color_range: int, height: int, bits: int, pix_
     return ColourSpec(matrix=matrix, full_range=full, bits=bits)
 
 
+def info_spec(info: object) -> ColourSpec:
+    """resolve_spec for anything carrying a stream's colorspace, color_range, height, bits, work_fmt."""
+    return resolve_spec(info.colorspace, info.color_range, info.height, info.bits, info.work_fmt)  # type: ignore[attr-defined]
+
+
 def _scales(spec: ColourSpec) -> tuple[float, float, float, float]:
     """Return (y_offset, y_scale, c_offset, c_scale) in code values."""
     k = 1 << (spec.bits - 8)

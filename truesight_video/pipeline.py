@@ -13,11 +13,11 @@ from typing import Any
 from tqdm import tqdm
 
 from .checkpoint import load_model, model_label
-from .colour import resolve_spec
+from .colour import info_spec
 from .engine import Sharpener, default_batch_size, resolve_device
 from .errors import TruesightError, first_line
 from .fsutil import atomic_path
-from .media import EncodeSettings, Frame, VideoReader, VideoWriter, probe
+from .media import EncodeSettings, Frame, VideoReader, VideoWriter
 
 _END = object()
 QUEUE_BATCHES = 3
@@ -94,15 +94,14 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, *, model: Any 
         raise TruesightError(f"--duration must be > 0, got {duration}")
     check_output(src, dst, overwrite)
     net = model if model is not None else load_model(weights, dev)
-    if tile is None and dev.type == "cuda":
-        info0 = probe(src)
-        tile = AUTO_TILE if info0.width * info0.height > AUTO_TILE_ABOVE else None
-    engine = Sharpener(net, dev, strength=strength, tile=tile)
     settings = EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)
     t0 = time.perf_counter()
     with VideoReader(src, start=start, duration=duration) as reader, atomic_path(dst) as tmp:
         info = reader.info
-        spec = resolve_spec(info.colorspace, info.color_range, info.height, info.bits, info.work_fmt)
+        if tile is None and dev.type == "cuda" and info.width * info.height > AUTO_TILE_ABOVE:
+            tile = AUTO_TILE
+        engine = Sharpener(net, dev, strength=strength, tile=tile)
+        spec = info_spec(info)
         out_width = info.width * 2 if side_by_side else info.width
         frames = _run(reader, engine, spec, tmp, settings, batch_size, out_width, side_by_side,
                       progress, dst.suffix)
