@@ -538,24 +538,27 @@ def iter_rgb(path: str | os.PathLike) -> Iterator[np.ndarray]:
 
 
 class RgbWriter:
-    """Encodes RGB frames (H.264) into a temporary file that becomes `path` only when closed cleanly."""
+    """Encodes RGB frames as H.264 into `path`; a context manager that finishes the file on a clean
+    exit (wrap it in fsutil.atomic_path so an unfinished recording never poses as a finished one)."""
 
     def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 18) -> None:
-        from .fsutil import atomic_path
-
-        self._atomic = atomic_path(path)
-        tmp = self._atomic.__enter__()
-        try:
-            self.out = av.open(str(tmp), "w")
-            self.stream = self.out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000),
-                                              options={"crf": str(crf), "preset": "veryfast"})
-            self.stream.width, self.stream.height = width + width % 2, height + height % 2
-            self.stream.pix_fmt = "yuv420p"
-            self.stream.codec_context.colorspace, self.stream.codec_context.color_range = 1, 1
-        except BaseException as e:
-            self._atomic.__exit__(type(e), e, None)
-            raise
+        self.out = av.open(str(path), "w")
+        self.stream = self.out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000),
+                                          options={"crf": str(crf), "preset": "veryfast"})
+        self.stream.width, self.stream.height = width + width % 2, height + height % 2
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.codec_context.colorspace, self.stream.codec_context.color_range = 1, 1
         self.frames = 0
+
+    def __enter__(self) -> "RgbWriter":
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        try:
+            if exc_type is None:
+                self.out.mux(self.stream.encode(None))
+        finally:
+            self.out.close()
 
     def write(self, rgb: np.ndarray) -> None:
         """Append one HxWx3 uint8 frame (odd sizes are padded by one pixel)."""
@@ -569,34 +572,16 @@ class RgbWriter:
         self.out.mux(self.stream.encode(frame))
         self.frames += 1
 
-    def close(self, ok: bool = True) -> None:
-        """Finish the file (ok) or throw it away."""
-        try:
-            if ok:
-                self.out.mux(self.stream.encode(None))
-            self.out.close()
-        except BaseException as e:
-            self._atomic.__exit__(type(e), e, None)
-            raise
-        if ok:
-            self._atomic.__exit__(None, None, None)
-        else:
-            err = RuntimeError("recording abandoned")
-            try:
-                self._atomic.__exit__(RuntimeError, err, None)
-            except RuntimeError:
-                pass
-
 
 def iter_rgb_timed(path: str | os.PathLike, start: float = 0.0) -> Iterator[tuple[np.ndarray, float, float]]:
     """(RGB uint8 frame, time in seconds, frame rate) of a clip from `start`, converted with the
     stream's own matrix and range (for previews)."""
-    from .colour import resolve_spec, yuv_to_rgb
+    from .colour import info_spec, yuv_to_rgb
     import torch
 
     with VideoReader(path, start=start) as reader:
         info = reader.info
-        spec = resolve_spec(info.colorspace, info.color_range, info.height, info.bits, info.work_fmt)
+        spec = info_spec(info)
         rate = float(info.rate) if info.rate else 25.0
         for item in reader:
             if isinstance(item, Frame):

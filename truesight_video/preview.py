@@ -3,6 +3,7 @@ that opens OpenCV windows."""
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import sys
 import threading
@@ -17,6 +18,7 @@ import torch
 from .compose import compose
 from .engine import Sharpener
 from .errors import TruesightError
+from .fsutil import atomic_path
 
 KEY_LEFT = {81, 2424832, 65361}
 KEY_RIGHT = {83, 2555904, 65363}
@@ -124,7 +126,8 @@ def preview_clip(path: str, engine: Sharpener, label: str, start: float = 0.0, f
                     break
                 while state.paused and not want_more.is_set() and not state.quit:
                     time.sleep(0.01)
-                want_more.clear() if state.paused else None
+                if state.paused:
+                    want_more.clear()  # one step granted, wait for the next
                 if state.quit:
                     break
                 out = sharpen_rgb_frame(engine, rgb)
@@ -267,46 +270,47 @@ def run_webcam(source: str, engine: Sharpener, label: str, record: str | None = 
 
     if is_camera:
         threading.Thread(target=grab, daemon=True, name="grab").start()
-    writer = RgbWriter(record, rate, 2 * w, h) if record else None
     name = "TrueSight webcam (q quit)"
     if window:
         os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
     n, t0, fps, frame = 0, time.perf_counter(), 0.0, first
-    clean = False
     try:
-        while True:
-            if n > 0:
-                if is_camera:
-                    with cond:
-                        cond.wait(timeout=1.0)
-                        frame = newest[0]
-                else:
-                    ok, frame = cap.read()
-                    frame = frame if ok else None
-            if frame is None or (max_frames is not None and n >= max_frames):
-                break
-            rgb = np.ascontiguousarray(frame[..., ::-1])
-            t1 = time.perf_counter()
-            out = sharpen_rgb_frame(engine, rgb, proc)
-            fps = 1.0 / max(time.perf_counter() - t1, 1e-6) if n == 0 else 0.9 * fps + 0.1 / max(time.perf_counter() - t1, 1e-6)
-            info = f"{label} | {engine.device.type} | {fps:.1f} fps | processing {proc[0]}x{proc[1]}"
-            img = compose(rgb, out, "side", info=info)
-            if writer is not None:
-                writer.write(img)
-            if on_frame is not None:
-                on_frame(n, fps)
-            n += 1
-            if window:
-                cv2.imshow(name, img[..., ::-1])
-                if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+        with contextlib.ExitStack() as stack:
+            writer = None
+            if record:  # closed (finished) before atomic_path renames it; an error removes it
+                tmp = stack.enter_context(atomic_path(record))
+                writer = stack.enter_context(RgbWriter(tmp, rate, 2 * w, h))
+            while True:
+                if n > 0:
+                    if is_camera:
+                        with cond:
+                            cond.wait(timeout=1.0)
+                            frame = newest[0]
+                    else:
+                        ok, frame = cap.read()
+                        frame = frame if ok else None
+                if frame is None or (max_frames is not None and n >= max_frames):
                     break
-        clean = True
+                rgb = np.ascontiguousarray(frame[..., ::-1])
+                t1 = time.perf_counter()
+                out = sharpen_rgb_frame(engine, rgb, proc)
+                step = 1.0 / max(time.perf_counter() - t1, 1e-6)
+                fps = step if n == 0 else 0.9 * fps + 0.1 * step
+                info = f"{label} | {engine.device.type} | {fps:.1f} fps | processing {proc[0]}x{proc[1]}"
+                img = compose(rgb, out, "side", info=info)
+                if writer is not None:
+                    writer.write(img)
+                if on_frame is not None:
+                    on_frame(n, fps)
+                n += 1
+                if window:
+                    cv2.imshow(name, img[..., ::-1])
+                    if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                        break
     finally:
         stop.set()
         cap.release()
         if window:
             cv2.destroyAllWindows()
-        if writer is not None:
-            writer.close(ok=clean)
     secs = time.perf_counter() - t0
     return WebcamStats(n, secs, n / secs if secs else 0.0, proc, record)
