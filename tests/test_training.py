@@ -233,3 +233,18 @@ def test_synth_from_video_averages_consecutive_frames(tmp_path):
     sharp0 = cv2.imread(str(seq / "sharp" / "000000.png"))[..., ::-1]
     k = next(k for k in (7, 9, 11, 13) if np.array_equal(sharp0, frames[k // 2]))  # group length
     assert np.abs(blur0 - np.mean(frames[:k], axis=0)).max() <= 1.0
+
+
+def test_multiscale_arch_trains_exports_and_loads(gopro, tmp_path):
+    out = tmp_path / "ms"
+    r = CliRunner().invoke(main, ["train", "--data", str(gopro), "--out", str(out), "--steps", "3", "--crop", "48",
+                                  "--width", "4", "--arch", "MultiScaleStudent", "--device", "cpu", "-q"])
+    assert r.exit_code == 0, r.output
+    dst = tmp_path / "ms_dc.pt"
+    r = CliRunner().invoke(main, ["export", str(out / "last.pt"), str(dst), "--dc-window", "16"])
+    assert r.exit_code == 0, r.output
+    m = load_model(dst)
+    assert type(m).__name__ == "MultiScaleStudent" and m.config.dc_window == 16
+    assert read_checkpoint(dst)["meta"]["arch"] == "MultiScaleStudent"
+    r = CliRunner().invoke(main, ["export", str(out / "last.pt"), str(dst), "--dc-window", "12"])
+    assert r.exit_code != 0 and "multiple of 8" in r.output

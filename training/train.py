@@ -1,4 +1,4 @@
-"""One training loop, top to bottom: data -> StudentCNN_v3 -> product loss -> Adam, with validation,
+"""One training loop, top to bottom: data -> student model -> product loss -> Adam, with validation,
 CSV log, plot and checkpoints every epoch. Runs on one device or under torchrun (DDP)."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import torch.distributed as dist
 from ..checkpoint import read_checkpoint, save_checkpoint
 from ..engine import resolve_device
 from ..errors import TruesightError
-from ..model import StudentCNN_v3, StudentConfig, count_params
+from ..model import build_student, count_params
 from .data import Pair, find_pairs, holdout_last, sample_batch
 from .evaluate import evaluate_pairs, one_input_per_frame
 from .losses import LossConfig, ProductLoss
@@ -43,6 +43,7 @@ class TrainConfig:
     lr_min: float | None = None
     seed: int = 0
     device: str = "auto"
+    arch: str = "StudentCNN_v3"
     width: int = 64
     dilations: tuple[int, ...] = (1, 2, 4, 8, 4, 1)
     unshuffle: int = 1
@@ -54,6 +55,20 @@ class TrainConfig:
     resume: bool = False
     progress: bool = True
     init: str | None = None
+
+
+def arch_fields(cfg: TrainConfig) -> dict[str, Any]:
+    """The model config fields of cfg that its architecture takes."""
+    if cfg.arch == "StudentCNN_v3":
+        return {"width": cfg.width, "dilations": tuple(cfg.dilations), "unshuffle": cfg.unshuffle,
+                "dc_window": cfg.dc_window}
+    return {"width": cfg.width, "dc_window": cfg.dc_window}
+
+
+def describe(model: torch.nn.Module) -> str:
+    """Short name of a student and its size, e.g. 'StudentCNN_v3 w96 u4'."""
+    c = model.config
+    return f"{type(model).__name__} w{c.width}" + (f" u{c.unshuffle}" if hasattr(c, "unshuffle") else "")
 
 
 def _git_commit() -> str:
@@ -126,7 +141,7 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
-    """Train StudentCNN_v3; returns the final metrics. Writes checkpoints, train_log.csv and
+    """Train a student; returns the final metrics. Writes checkpoints, train_log.csv and
     train_log.png directly into cfg.out."""
     from tqdm import tqdm
 
@@ -170,9 +185,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     val_every = cfg.val_every or steps_per_epoch
 
     torch.manual_seed(cfg.seed)
-    mcfg = StudentConfig(width=cfg.width, dilations=tuple(cfg.dilations), unshuffle=cfg.unshuffle,
-                         dc_window=cfg.dc_window)
-    model = StudentCNN_v3(mcfg).to(device)
+    model = build_student(cfg.arch, **arch_fields(cfg)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     loss_fn = ProductLoss(LossConfig(cfg.alpha, cfg.edge_weight))
     start, best, history = 0, -1.0, []
@@ -194,7 +207,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     cuda = device.type == "cuda"
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
 
-    meta_base = {"arch": "StudentCNN_v3", "params": count_params(raw), "git": _git_commit(),
+    meta_base = {"arch": cfg.arch, "params": count_params(raw), "git": _git_commit(),
                  "train": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
                  "train_pairs": n_train, "world_size": world}
 
@@ -217,7 +230,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     def save(step: int, row: dict[str, Any], names: list[str]) -> None:
         extra = {"optimizer": opt.state_dict(), "step": step, "history": history}
         meta = {**meta_base, "step": step, "metrics": row, "best": best,
-                "summary": f"StudentCNN_v3 w{raw.config.width} u{raw.config.unshuffle}, step {step}"}
+                "summary": f"{describe(raw)}, step {step}"}
         for name in names:
             save_checkpoint(out / name, raw, meta=meta, extra=extra)
 

@@ -152,24 +152,27 @@ def format_summary(r: dict[str, Any]) -> str:
 
 
 def profile_variants(widths: tuple[int, ...], seconds: float = 2.0) -> list[dict[str, Any]]:
-    """Params, MACs per 720p frame and CPU fps (fp32, all threads) at 640x480 and 1280x720."""
-    from .model import StudentCNN_v3, StudentConfig, count_params, student_macs
+    """Params, MACs per 720p frame and CPU fps (fp32, all threads) at 640x480 and 1280x720 of
+    StudentCNN_v3 at each width and unshuffle factor, and of MultiScaleStudent at its shipped width."""
+    from .model import MultiScaleConfig, MultiScaleStudent, StudentCNN_v3, StudentConfig, count_macs, count_params
 
+    variants: list[tuple[str, torch.nn.Module]] = [
+        (f"w{w} u{f}", StudentCNN_v3(StudentConfig(width=w, unshuffle=f))) for f in (1, 2, 4) for w in widths]
+    variants.append(("multiscale w32", MultiScaleStudent(MultiScaleConfig(width=32))))
     rows = []
-    for f in (1, 2, 4):
-        for w in widths:
-            cfg = StudentConfig(width=w, unshuffle=f)
-            m = StudentCNN_v3(cfg).eval()
-            row: dict[str, Any] = {"variant": f"w{w} u{f}", "width": w, "unshuffle": f, "params": count_params(m),
-                                   "gmacs_720p": round(student_macs(cfg) / 1e9, 3), "threads": torch.get_num_threads()}
-            for wh in ((640, 480), (1280, 720)):
-                x = torch.rand(1, 3, wh[1], wh[0])
-                with torch.inference_mode():
+    for name, m in variants:
+        m.eval()
+        row: dict[str, Any] = {"variant": name, "arch": type(m).__name__, "width": m.config.width,
+                               "unshuffle": getattr(m.config, "unshuffle", 2), "params": count_params(m),
+                               "gmacs_720p": round(count_macs(m) / 1e9, 3), "threads": torch.get_num_threads()}
+        for wh in ((640, 480), (1280, 720)):
+            x = torch.rand(1, 3, wh[1], wh[0])
+            with torch.inference_mode():
+                m(x)
+                n, t0 = 0, time.perf_counter()
+                while time.perf_counter() - t0 < seconds or n < 2:
                     m(x)
-                    n, t0 = 0, time.perf_counter()
-                    while time.perf_counter() - t0 < seconds or n < 2:
-                        m(x)
-                        n += 1
-                row[f"fps_{wh[0]}x{wh[1]}"] = round(n / (time.perf_counter() - t0), 2)
-            rows.append(row)
+                    n += 1
+            row[f"fps_{wh[0]}x{wh[1]}"] = round(n / (time.perf_counter() - t0), 2)
+        rows.append(row)
     return rows

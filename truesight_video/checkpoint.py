@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from .errors import TruesightError, first_line
 from .fsutil import atomic_path
-from .model import StudentCNN_v3, StudentConfig, UnsharpMask
+from .model import ARCHS, UnsharpMask, build_student
 
 FORMAT = "truesight-checkpoint"
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -19,13 +19,13 @@ PLACEHOLDER = "unsharp-placeholder"
 _DEFAULT_FILE = "default.txt"
 
 
-def save_checkpoint(path: str | os.PathLike, model: StudentCNN_v3, meta: dict[str, Any] | None = None,
+def save_checkpoint(path: str | os.PathLike, model: nn.Module, meta: dict[str, Any] | None = None,
                     extra: dict[str, Any] | None = None) -> None:
     """Atomically write a checkpoint holding the architecture config, weights and metadata."""
     payload = {
         "format": FORMAT,
-        "arch": "StudentCNN_v3",
-        "config": {**asdict(model.config), "dilations": list(model.config.dilations)},
+        "arch": type(model).__name__,
+        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(model.config).items()},
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "meta": meta or {},
         **(extra or {}),
@@ -45,17 +45,15 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise TruesightError(f"cannot load weights {path}: not a safe TrueSight checkpoint ({first_line(e)[:120]})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise TruesightError(f"cannot load weights {path}: not a TrueSight checkpoint")
-    if ckpt.get("arch") != "StudentCNN_v3":
+    if ckpt.get("arch") not in ARCHS:
         raise TruesightError(f"cannot load weights {path}: unknown architecture {ckpt.get('arch')!r}")
     return ckpt
 
 
-def model_from_checkpoint(ckpt: dict[str, Any], source: str = "checkpoint") -> StudentCNN_v3:
-    """Build a StudentCNN_v3 from a checkpoint dict, with a clear error on a mismatch."""
+def model_from_checkpoint(ckpt: dict[str, Any], source: str = "checkpoint") -> nn.Module:
+    """Build the checkpoint's student from its arch and config, with a clear error on a mismatch."""
     try:
-        cfg = dict(ckpt["config"])
-        cfg["dilations"] = tuple(cfg["dilations"])
-        model = StudentCNN_v3(StudentConfig(**cfg))
+        model = build_student(ckpt["arch"], **dict(ckpt["config"]))
         model.load_state_dict(ckpt["state_dict"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise TruesightError(f"cannot load weights {source}: wrong architecture or corrupt file ({first_line(e)[:120]})") from None
@@ -86,7 +84,7 @@ def shipped_models() -> dict[str, str]:
             meta = read_checkpoint(p).get("meta", {})
         except TruesightError:
             continue
-        models[p.stem] = meta.get("summary", "StudentCNN_v3 checkpoint")
+        models[p.stem] = meta.get("summary", "trained checkpoint")
     return models
 
 

@@ -234,7 +234,10 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("--lr-min", type=click.FloatRange(min=0), default=None, help="Cosine-decay the rate to this.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
-@click.option("--width", type=click.IntRange(min=4), default=64, show_default=True)
+@click.option("--arch", type=click.Choice(["StudentCNN_v3", "MultiScaleStudent"]), default="StudentCNN_v3",
+              show_default=True, help="Student architecture.")
+@click.option("--width", type=click.IntRange(min=4), default=64, show_default=True,
+              help="Channels (MultiScaleStudent: of its finest level; the others use 2x and 4x).")
 @click.option("--dilations", default="1,2,4,8,4,1", show_default=True)
 @click.option("--unshuffle", type=click.Choice(["1", "2", "4"]), default="1", show_default=True)
 @click.option("--dc-window", type=click.IntRange(min=0), default=0, show_default=True,
@@ -248,10 +251,10 @@ def _size(text: str) -> tuple[int, int]:
 @friendly
 def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tuple[str, ...], val_last: int,
           inputs: str, mix: str | None, steps: int | None, epochs: int, batch_size: int, crop: int, lr: float,
-          lr_min: float | None, seed: int, device: str, width: int, dilations: str, unshuffle: str, dc_window: int,
-          alpha: float,
+          lr_min: float | None, seed: int, device: str, arch: str, width: int, dilations: str, unshuffle: str,
+          dc_window: int, alpha: float,
           edge_weight: float, val_every: int | None, init: str | None, resume: bool, quiet: bool) -> None:
-    """Train StudentCNN_v3 on GoPro-layout pairs (works under torchrun too)."""
+    """Train a student on GoPro-layout pairs (works under torchrun too)."""
     import json as _json
 
     from .training.train import TrainConfig, train as run_train
@@ -260,13 +263,14 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
     dil = tuple(int(v) for v in _floats(dilations, "--dilations"))
     cfg = TrainConfig(data=data + more_data, out=out, val=val, inputs=tuple(inputs.split(",")), mix=_floats(mix, "--mix"),
                       val_last=val_last, steps=steps, epochs=epochs, batch_size=batch_size, crop=crop, lr=lr,
-                      lr_min=lr_min, seed=seed, device=device, width=width, dilations=dil, unshuffle=int(unshuffle),
-                      dc_window=dc_window,
+                      lr_min=lr_min, seed=seed, device=device, arch=arch, width=width, dilations=dil,
+                      unshuffle=int(unshuffle), dc_window=dc_window,
                       alpha=alpha, edge_weight=edge_weight, val_every=val_every, resume=resume,
                       progress=not quiet, init=init)
     try:
-        from .model import StudentConfig
-        StudentConfig(width=width, dilations=dil, unshuffle=int(unshuffle), dc_window=dc_window)
+        from .model import build_student
+        from .training.train import arch_fields
+        build_student(arch, **arch_fields(cfg))
     except ValueError as e:
         raise TruesightError(str(e)) from None
     final = run_train(cfg)
@@ -322,7 +326,7 @@ def evaluate(data: str, weights: str | None, inputs: str, device: str, limit: in
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def profile(width: tuple[int, ...], seconds: float, as_json: bool) -> None:
-    """Params, MACs per 720p frame and CPU fps at 640x480 and 1280x720 of StudentCNN_v3 variants."""
+    """Params, MACs per 720p frame and CPU fps at 640x480 and 1280x720 of the student variants."""
     from .bench import profile_variants
 
     rows = profile_variants(width or (32, 64, 96), seconds=seconds)

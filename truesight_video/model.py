@@ -1,4 +1,5 @@
-"""StudentCNN_v3 (six convolutions with skips and dilation) and the classic unsharp-mask baseline."""
+"""The students (StudentCNN_v3: six convolutions with skips and dilation; MultiScaleStudent: a small
+three-level encoder-decoder) and the classic unsharp-mask baseline."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -74,6 +75,92 @@ class StudentCNN_v3(nn.Module):
         return y
 
 
+@dataclass(frozen=True)
+class MultiScaleConfig:
+    """Architecture of MultiScaleStudent: base width (levels use width, 2x, 4x) and dc_window."""
+
+    width: int = 32
+    dc_window: int = 0
+
+    def __post_init__(self) -> None:
+        if self.width < 4:
+            raise ValueError(f"width must be at least 4, got {self.width}")
+        if self.dc_window and (self.dc_window < 0 or self.dc_window % 8):
+            raise ValueError(f"dc_window must be a positive multiple of 8, got {self.dc_window}")
+
+    @property
+    def radius(self) -> int:
+        """Receptive-field radius in input pixels, rounded up (2x: 5 convs, 4x: 5, 8x: 7 taps)."""
+        return 2 * 6 + 4 * 5 + 8 * 7 + 2 * self.dc_window
+
+    @property
+    def align(self) -> int:
+        """Tiles must start on multiples of this to see the same pixel grid as the whole frame."""
+        return max(8, self.dc_window)
+
+
+class MultiScaleStudent(nn.Module):
+    """2x pixel-unshuffle, then three levels (1/2, 1/4, 1/8 resolution) joined by strided convs
+    down and bilinear upsampling up; like StudentCNN_v3 the residual is added in logit space."""
+
+    def __init__(self, config: MultiScaleConfig = MultiScaleConfig()) -> None:
+        super().__init__()
+        self.config = config
+        c0, c1, c2 = config.width, 2 * config.width, 4 * config.width
+        conv = nn.Conv2d
+        self.head = conv(12, c0, 3, padding=1)
+        self.enc0 = conv(c0, c0, 3, padding=1)
+        self.down1 = conv(c0, c1, 3, stride=2, padding=1)
+        self.enc1 = conv(c1, c1, 3, padding=2, dilation=2)
+        self.down2 = conv(c1, c2, 3, stride=2, padding=1)
+        self.mid = nn.ModuleList([conv(c2, c2, 3, padding=2, dilation=2), conv(c2, c2, 3, padding=4, dilation=4)])
+        self.up2 = conv(c2, c1, 1)
+        self.dec1 = conv(c1, c1, 3, padding=1)
+        self.up1 = conv(c1, c0, 1)
+        self.dec0 = conv(c0, c0, 3, padding=1)
+        self.tail = conv(c0, 12, 3, padding=1)
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        pad_h, pad_w = (-h) % 8, (-w) % 8
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        act = lambda t: F.leaky_relu(t, 0.1)  # noqa: E731
+        z = F.pixel_unshuffle(x, 2)
+        e0 = act(self.head(z))
+        e0 = e0 + act(self.enc0(e0))
+        e1 = act(self.down1(e0))
+        e1 = e1 + act(self.enc1(e1))
+        e2 = act(self.down2(e1))
+        for c in self.mid:
+            e2 = e2 + act(c(e2))
+        d1 = e1 + F.interpolate(self.up2(e2), scale_factor=2, mode="bilinear", align_corners=False)
+        d1 = d1 + act(self.dec1(d1))
+        d0 = e0 + F.interpolate(self.up1(d1), scale_factor=2, mode="bilinear", align_corners=False)
+        d0 = d0 + act(self.dec0(d0))
+        logits = torch.logit(z.float().clamp(_EPS, 1 - _EPS)) + self.tail(d0).float()
+        y = F.pixel_shuffle(torch.sigmoid(logits), 2)[..., :h, :w]
+        if self.config.dc_window:
+            y = remove_local_mean(y, x[..., :h, :w].float(), self.config.dc_window)
+        return y
+
+
+ARCHS: dict[str, tuple[type, type[nn.Module]]] = {
+    "StudentCNN_v3": (StudentConfig, StudentCNN_v3),
+    "MultiScaleStudent": (MultiScaleConfig, MultiScaleStudent),
+}
+
+
+def build_student(arch: str, **config: object) -> nn.Module:
+    """A student of the named architecture from its config fields (lists become tuples)."""
+    if arch not in ARCHS:
+        raise ValueError(f"unknown architecture {arch!r} (known: {', '.join(ARCHS)})")
+    cfg_cls, model_cls = ARCHS[arch]
+    return model_cls(cfg_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}))
+
+
 def remove_local_mean(y: torch.Tensor, x: torch.Tensor, window: int) -> torch.Tensor:
     """Subtract the local mean (window-pixel blocks, bilinearly smoothed) of the correction y - x:
     sharpening adds detail, it should not shift local brightness or colour."""
@@ -118,13 +205,22 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def student_macs(config: StudentConfig, width: int = 1280, height: int = 720) -> int:
-    """Multiply-accumulates of one forward pass on a width x height frame."""
-    f = config.unshuffle
-    px = -(-width // f) * -(-height // f)
-    c_in = 3 * f * f
-    w = config.width
-    return px * 9 * (c_in * w + 4 * w * w + w * c_in)
+def count_macs(model: nn.Module, width: int = 1280, height: int = 720) -> int:
+    """Multiply-accumulates of the convolutions in one forward pass on a width x height frame."""
+    total = 0
+
+    def hook(m: nn.Conv2d, _inp: object, out: torch.Tensor) -> None:
+        nonlocal total
+        total += out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 3, height, width))
+    finally:
+        for h in handles:
+            h.remove()
+    return total
 
 
 def run_tiled(model: nn.Module, x: torch.Tensor, tile: int, overlap: int) -> torch.Tensor:
@@ -152,7 +248,7 @@ def tile_overlap(model: nn.Module) -> int:
     """Overlap that makes tiled output equal whole-frame output: the receptive-field radius,
     rounded up to the unshuffle factor so tiles stay aligned to its pixel grid."""
     cfg = getattr(model, "config", None)
-    if isinstance(cfg, StudentConfig):
+    if isinstance(cfg, (StudentConfig, MultiScaleConfig)):
         a = cfg.align
         return -(-cfg.radius // a) * a
     return int(getattr(model, "r", 0)) + 1
