@@ -70,6 +70,15 @@ def test_synth_blur_is_the_average_of_its_subframes():
     assert np.abs(pair["sharp"].astype(int) - photo).max() <= 1
 
 
+def test_min_blur_bounds_the_camera_path():
+    cfg = synth.SynthConfig(width=200, height=100, min_blur=0.05, max_blur=0.06)
+    diag = float(np.hypot(200, 100))
+    for seed in range(20):
+        m = synth._path(9, np.random.default_rng(seed), cfg, 200, 100)
+        ends = m[[0, -1], :, 2]  # translations of the first and last sub-frame
+        assert np.hypot(*(ends[1] - ends[0])) > 0.5 * 0.05 * diag  # bend and shake can shorten it a little
+
+
 def test_layout_variants_and_any_extension(tmp_path):
     seq = tmp_path / "myseq"
     for sub in ("blur", "sharp"):

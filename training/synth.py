@@ -28,6 +28,7 @@ class SynthConfig:
     min_subframes: int = 7
     max_subframes: int = 13
     max_blur: float = 0.06  # longest camera path, as a fraction of the frame diagonal
+    min_blur: float = 0.0  # shortest camera path of a moving pair (same unit)
     sharp_fraction: float = 0.1
     object_prob: float = 0.3
     highlight_prob: float = 0.5
@@ -50,7 +51,7 @@ def _path(n: int, rng: np.random.Generator, cfg: SynthConfig, w: int, h: int) ->
     """(n, 2, 3) affine matrices along a smooth random camera path; the centre one is the identity."""
     t = np.linspace(-0.5, 0.5, n)
     diag = float(np.hypot(w, h))
-    length = diag * cfg.max_blur * rng.random() ** 1.5  # mixed lengths, more short than long
+    length = diag * (cfg.min_blur + (cfg.max_blur - cfg.min_blur) * rng.random() ** 1.5)  # more short than long
     ang = rng.uniform(0, 2 * np.pi)
     d = np.array([np.cos(ang), np.sin(ang)]) * length
     bend = rng.normal(0, 0.3, 2) * length  # curvature

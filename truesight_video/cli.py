@@ -190,18 +190,22 @@ def _floats(text: str | None, name: str) -> tuple[float, ...]:
               help="Share of sharp->sharp pairs (no motion).")
 @click.option("--max-blur", type=click.FloatRange(0, 1), default=0.06, show_default=True,
               help="Longest camera path, as a fraction of the frame diagonal.")
+@click.option("--min-blur", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Shortest camera path of a moving pair (same unit).")
 @click.option("--noise", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Sensor noise scale (0: none).")
 @click.option("--jpeg-prob", type=click.FloatRange(0, 1), default=0.5, show_default=True)
 @click.option("-q", "--quiet", is_flag=True)
 @friendly
 def synth(source: str, out: str, count: int, seed: int, size: str, split: str, sharp_fraction: float,
-          max_blur: float, noise: float, jpeg_prob: float, quiet: bool) -> None:
+          max_blur: float, min_blur: float, noise: float, jpeg_prob: float, quiet: bool) -> None:
     """Write synthetic GoPro-layout pairs (blur, blur_gamma, sharp) from photos or a video."""
     from .training.synth import SynthConfig, synthesize
 
     w, h = _size(size)
-    cfg = SynthConfig(width=w, height=h, sharp_fraction=sharp_fraction, max_blur=max_blur, noise=noise,
-                      jpeg_prob=jpeg_prob)
+    if min_blur > max_blur:
+        raise TruesightError(f"--min-blur {min_blur} is above --max-blur {max_blur}")
+    cfg = SynthConfig(width=w, height=h, sharp_fraction=sharp_fraction, max_blur=max_blur, min_blur=min_blur,
+                      noise=noise, jpeg_prob=jpeg_prob)
     n = synthesize(source, out, count, seed=seed, cfg=cfg, split=split, progress=not quiet)
     click.echo(f"wrote {n} pairs under {Path(out) / split}", err=True)
 
