@@ -1,12 +1,15 @@
-"""The shipped default weights: load offline, sharpen a synthetic blurry pair, leave sharp content alone."""
+"""The shipped weights: load offline, sharpen a synthetic blurry pair, leave sharp content alone."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from truesight_video.checkpoint import PLACEHOLDER, WEIGHTS_DIR, default_model_name, load_model, read_checkpoint
-from truesight_video.model import StudentCNN_v3, count_params
+from truesight_video.checkpoint import (PLACEHOLDER, WEIGHTS_DIR, default_model_name, load_model, read_checkpoint,
+                                        shipped_models)
+from truesight_video.model import ARCHS, count_params
+
+STUDENTS = sorted(n for n in shipped_models() if n != PLACEHOLDER)
 from truesight_video.training import synth
 from truesight_video.training.metrics import psnr, quantize
 
@@ -27,17 +30,19 @@ def _t(a):
     return torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255
 
 
-def test_default_is_a_shipped_trained_student():
+def test_default_is_a_shipped_trained_student_and_both_architectures_ship():
     name = default_model_name()
-    assert name != PLACEHOLDER and (WEIGHTS_DIR / f"{name}.pt").is_file()
+    assert name in STUDENTS and (WEIGHTS_DIR / f"{name}.pt").is_file()
+    assert {type(load_model(n)).__name__ for n in STUDENTS} == set(ARCHS)
+    for n in STUDENTS:
+        assert count_params(load_model(n)) <= 600_000
+        meta = read_checkpoint(WEIGHTS_DIR / f"{n}.pt")["meta"]
+        assert meta.get("summary") and meta.get("train")
+
+
+@pytest.mark.parametrize("name", STUDENTS)
+def test_shipped_model_raises_psnr_on_a_synthetic_blurry_pair(name):
     model = load_model(name)
-    assert isinstance(model, StudentCNN_v3) and count_params(model) <= 600_000
-    meta = read_checkpoint(WEIGHTS_DIR / f"{name}.pt")["meta"]
-    assert meta.get("summary") and meta.get("train")
-
-
-def test_shipped_model_raises_psnr_on_a_synthetic_blurry_pair():
-    model = load_model(None)
     cfg = synth.SynthConfig(width=256, height=192, sharp_fraction=0.0, noise=0.0, jpeg_prob=0.0,
                             highlight_prob=0.0, object_prob=0.0, max_blur=0.05)
     gains = []
@@ -50,8 +55,9 @@ def test_shipped_model_raises_psnr_on_a_synthetic_blurry_pair():
     assert np.mean(gains) > 0.0, gains
 
 
-def test_shipped_model_does_no_harm_to_sharp_images():
-    model = load_model(None)
+@pytest.mark.parametrize("name", STUDENTS)
+def test_shipped_model_does_no_harm_to_sharp_images(name):
+    model = load_model(name)
     x = _t(_photo(seed=7))
     with torch.inference_mode():
         out = model(x)
@@ -60,11 +66,12 @@ def test_shipped_model_does_no_harm_to_sharp_images():
     assert shift <= 1.0
 
 
-def test_shipped_model_gains_on_held_out_real_frames(shared_dir):
+@pytest.mark.parametrize("name", STUDENTS)
+def test_shipped_model_gains_on_held_out_real_frames(shared_dir, name):
     """The last frames of the shared real GoPro sequence were held out of training."""
     from truesight_video.training.data import find_pairs, holdout_last
     from truesight_video.training.evaluate import evaluate_pairs, one_input_per_frame
 
     pairs = one_input_per_frame(find_pairs([shared_dir / "data" / "gopro-sample"], ("blur",)), ("blur",))
-    r = evaluate_pairs(load_model(None), holdout_last(pairs, 3)[1], torch.device("cpu"), baseline=False)
+    r = evaluate_pairs(load_model(name), holdout_last(pairs, 3)[1], torch.device("cpu"), baseline=False)
     assert r["n"] == 3 and r["gain_db"] > 0.2 and r["ssim"] > r["input_ssim"]

@@ -14,8 +14,8 @@ import click
 from . import __version__
 from .errors import TruesightError, first_line
 
-PLACEHOLDER_NOTE = ("Default: the shipped 'studentcnn-v3'. 'unsharp-placeholder' is a classic unsharp mask "
-                    "run through the same engine, not a trained network.")
+PLACEHOLDER_NOTE = ("Default: the shipped 'multiscale-student'; 'studentcnn-v3' is the six-conv student. "
+                    "'unsharp-placeholder' is a classic unsharp mask run through the same engine, not a trained network.")
 
 
 def _setup_logging(quiet: bool) -> None:
