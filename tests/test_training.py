@@ -120,7 +120,7 @@ def test_small_crops_still_work_with_fewer_scales(caplog):
 
 
 def _cfg(gopro: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(data=(str(gopro),), out=str(out), steps=20, batch_size=2, crop=48, lr=1e-3, width=8,
+    base = dict(data=(str(gopro),), out=str(out), steps=20, batch_size=2, crop=48, lr=1e-3, width=8, arch="StudentCNN_v3",
                 unshuffle=2, dilations=(1, 2, 2, 2, 2, 1), device="cpu", progress=False, val_max=2, seed=3)
     base.update(kw)
     return TrainConfig(**base)

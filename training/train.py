@@ -43,8 +43,8 @@ class TrainConfig:
     lr_min: float | None = None
     seed: int = 0
     device: str = "auto"
-    arch: str = "StudentCNN_v3"
-    width: int = 64
+    arch: str = "MultiScaleStudent"  # the default model's architecture
+    width: int = 32
     dilations: tuple[int, ...] = (1, 2, 4, 8, 4, 1)
     unshuffle: int = 1
     dc_window: int = 0

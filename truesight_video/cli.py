@@ -238,12 +238,14 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("--lr-min", type=click.FloatRange(min=0), default=None, help="Cosine-decay the rate to this.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
-@click.option("--arch", type=click.Choice(["StudentCNN_v3", "MultiScaleStudent"]), default="StudentCNN_v3",
-              show_default=True, help="Student architecture.")
-@click.option("--width", type=click.IntRange(min=4), default=64, show_default=True,
-              help="Channels (MultiScaleStudent: of its finest level; the others use 2x and 4x).")
-@click.option("--dilations", default="1,2,4,8,4,1", show_default=True)
-@click.option("--unshuffle", type=click.Choice(["1", "2", "4"]), default="1", show_default=True)
+@click.option("--arch", type=click.Choice(["MultiScaleStudent", "StudentCNN_v3"]), default="MultiScaleStudent",
+              show_default=True, help="Student architecture (the default model's, or the six-conv student).")
+@click.option("--width", type=click.IntRange(min=4), default=32, show_default=True,
+              help="Channels (MultiScaleStudent: of its finest level, the others use 2x and 4x; "
+                   "the shipped StudentCNN_v3 uses 96).")
+@click.option("--dilations", default="1,2,4,8,4,1", show_default=True, help="StudentCNN_v3 only.")
+@click.option("--unshuffle", type=click.Choice(["1", "2", "4"]), default="1", show_default=True,
+              help="StudentCNN_v3 only.")
 @click.option("--dc-window", type=click.IntRange(min=0), default=0, show_default=True,
               help="Remove the correction's local mean over N-pixel blocks (0 = off).")
 @click.option("--alpha", type=click.FloatRange(0, 1), default=0.8, show_default=True, help="MSE vs MS-SSIM weight a.")
