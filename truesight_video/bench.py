@@ -115,7 +115,8 @@ def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = N
         log(f"pipeline:       {stats.fps:.1f} fps")
         n_n, t_n = _timed(lambda: naive(src, tmpd / f"n{ext}", Sharpener(model, dev), settings))
         log(f"naive:          {n_n / t_n:.1f} fps")
-        info = VideoReader(src).info
+        with VideoReader(src) as reader:
+            info = reader.info
         transcode_fps, model_fps, naive_fps = n_t / t_t, n_m / t_m, n_n / t_n
         ideal = 1.0 / (1.0 / model_fps + 1.0 / transcode_fps)
         result: dict[str, Any] = {
