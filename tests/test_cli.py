@@ -264,3 +264,17 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert listing(tmp_path) == before
+
+
+def test_bench_prints_every_figure_and_ratios_from_one_run():
+    r = CliRunner().invoke(main, ["bench", "--size", "64x48", "--seconds", "0.5", "--weights", "unsharp-placeholder",
+                                  "--device", "cpu", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (d["width"], d["height"], d["model"], d["device"]) == (64, 48, "unsharp-placeholder", "cpu")
+    for k in ("transcode_fps", "model_fps", "pipeline_fps", "naive_fps", "peak_rss_mb"):
+        assert d[k] > 0, k
+    ideal = 1 / (1 / d["model_fps"] + 1 / d["transcode_fps"])
+    assert d["serial_ideal_fps"] == pytest.approx(ideal, rel=0.01)
+    assert d["pipeline_vs_ideal"] == pytest.approx(d["pipeline_fps"] / ideal, rel=0.01)
+    assert d["pipeline_vs_naive"] == pytest.approx(d["pipeline_fps"] / d["naive_fps"], rel=0.01)
