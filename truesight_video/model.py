@@ -225,7 +225,7 @@ def count_macs(model: nn.Module, width: int = 1280, height: int = 720) -> int:
 
 def run_tiled(model: nn.Module, x: torch.Tensor, tile: int, overlap: int) -> torch.Tensor:
     """Run model over overlapping tiles and stitch the centres; equals a whole-frame pass when
-    overlap covers the receptive field (tile sizes stay multiples of the unshuffle factor)."""
+    overlap covers the receptive field (tile sizes stay multiples of the model's `align`)."""
     h, w = x.shape[-2:]
     if h <= tile and w <= tile:
         return model(x)
@@ -246,7 +246,7 @@ def run_tiled(model: nn.Module, x: torch.Tensor, tile: int, overlap: int) -> tor
 
 def tile_overlap(model: nn.Module) -> int:
     """Overlap that makes tiled output equal whole-frame output: the receptive-field radius,
-    rounded up to the unshuffle factor so tiles stay aligned to its pixel grid."""
+    rounded up to the model's `align` so tiles stay on its pixel grid."""
     cfg = getattr(model, "config", None)
     if isinstance(cfg, (StudentConfig, MultiScaleConfig)):
         a = cfg.align
