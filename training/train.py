@@ -19,7 +19,7 @@ import torch.distributed as dist
 from ..checkpoint import read_checkpoint, save_checkpoint
 from ..engine import resolve_device
 from ..errors import TruesightError
-from ..model import build_student, count_params
+from ..model import build_student, config_fields, count_params
 from .data import Pair, find_pairs, holdout_last, sample_batch
 from .evaluate import evaluate_pairs, one_input_per_frame
 from .losses import LossConfig, ProductLoss
@@ -58,11 +58,8 @@ class TrainConfig:
 
 
 def arch_fields(cfg: TrainConfig) -> dict[str, Any]:
-    """The model config fields of cfg that its architecture takes."""
-    if cfg.arch == "StudentCNN_v3":
-        return {"width": cfg.width, "dilations": tuple(cfg.dilations), "unshuffle": cfg.unshuffle,
-                "dc_window": cfg.dc_window}
-    return {"width": cfg.width, "dc_window": cfg.dc_window}
+    """cfg's values for the model config fields that its architecture takes."""
+    return {name: getattr(cfg, name) for name in config_fields(cfg.arch)}
 
 
 def describe(model: torch.nn.Module) -> str:

@@ -274,9 +274,9 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
                       alpha=alpha, edge_weight=edge_weight, val_every=val_every, resume=resume,
                       progress=not quiet, init=init)
     try:
-        from .model import build_student
+        from .model import student_config
         from .training.train import arch_fields
-        build_student(arch, **arch_fields(cfg))
+        student_config(arch, **arch_fields(cfg))
     except ValueError as e:
         raise TruesightError(str(e)) from None
     final = run_train(cfg)

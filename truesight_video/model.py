@@ -2,7 +2,7 @@
 three-level encoder-decoder) and the classic unsharp-mask baseline."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn as nn
@@ -153,12 +153,25 @@ ARCHS: dict[str, tuple[type, type[nn.Module]]] = {
 }
 
 
-def build_student(arch: str, **config: object) -> nn.Module:
-    """A student of the named architecture from its config fields (lists become tuples)."""
+def _arch(arch: str) -> tuple[type, type[nn.Module]]:
     if arch not in ARCHS:
         raise ValueError(f"unknown architecture {arch!r} (known: {', '.join(ARCHS)})")
-    cfg_cls, model_cls = ARCHS[arch]
-    return model_cls(cfg_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}))
+    return ARCHS[arch]
+
+
+def config_fields(arch: str) -> tuple[str, ...]:
+    """Names of the config fields the named architecture takes."""
+    return tuple(f.name for f in fields(_arch(arch)[0]))
+
+
+def student_config(arch: str, **config: object) -> StudentConfig | MultiScaleConfig:
+    """The validated config of the named architecture (lists become tuples)."""
+    return _arch(arch)[0](**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+
+
+def build_student(arch: str, **config: object) -> nn.Module:
+    """A student of the named architecture from its config fields."""
+    return _arch(arch)[1](student_config(arch, **config))
 
 
 def remove_local_mean(y: torch.Tensor, x: torch.Tensor, window: int) -> torch.Tensor:
