@@ -4,6 +4,7 @@ from __future__ import annotations
 import av
 import numpy as np
 import pytest
+import torch
 
 from media_factory import make_clip, packets, psnr, video_frames
 from truesight_video.model import Identity, UnsharpMask
@@ -72,18 +73,23 @@ def test_webm_vp9_keeps_opus_audio_and_timing(tmp_path):
         assert c.streams.video[0].codec_context.name == "vp9"
 
 
-def test_real_model_changes_frames_and_batch_size_does_not_matter(tmp_path):
+def test_real_model_changes_frames_and_batch_size_and_workers_do_not_matter(tmp_path):
     src = make_clip(tmp_path / "in.mkv", frames=7, size=(48, 32))
+    threads = torch.get_num_threads()
     outs = []
-    for bs in (1, 3):
-        dst = tmp_path / f"out{bs}.mkv"
-        sharpen_video(src, dst, model=UnsharpMask(amount=2.0), device="cpu", batch_size=bs, progress=False)
+    for bs, workers in ((1, 1), (3, 1), (1, 3), (2, 2)):
+        dst = tmp_path / f"out{bs}-{workers}.mkv"
+        sharpen_video(src, dst, model=UnsharpMask(amount=2.0), device="cpu", batch_size=bs, workers=workers,
+                      progress=False)
+        assert torch.get_num_threads() == threads  # worker threads give torch its thread count back
         outs.append(video_frames(dst))
     a = video_frames(src)
     assert any(not np.array_equal(x[0], y[0]) for (_, x), (_, y) in zip(a, outs[0]))
-    for (_, x), (_, y) in zip(outs[0], outs[1]):
-        for p, q in zip(x, y):
-            assert np.array_equal(p, q)
+    for other in outs[1:]:  # same frames in the same order, however many run at once
+        assert [p for p, _ in other] == [p for p, _ in outs[0]]
+        for (_, x), (_, y) in zip(outs[0], other):
+            for p, q in zip(x, y):
+                assert np.array_equal(p, q)
 
 
 def test_strength_zero_is_identity(tmp_path):
@@ -170,3 +176,11 @@ def test_hdr_tags_are_kept_with_a_warning(tmp_path, caplog):
     with av.open(str(dst)) as c:
         cc = c.streams.video[0].codec_context
         assert (cc.color_trc, cc.colorspace, cc.color_primaries, cc.pix_fmt) == (16, 9, 9, "yuv420p10le")
+
+
+def test_engine_refuses_bad_worker_counts():
+    from truesight_video.engine import Sharpener
+    from truesight_video.errors import TruesightError
+
+    with pytest.raises(TruesightError, match="workers"):
+        Sharpener(Identity(), torch.device("cpu"), workers=0)

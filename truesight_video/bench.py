@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import torch
 
 from .checkpoint import load_model, model_label
 from .colour import info_spec
-from .engine import Sharpener, default_batch_size, resolve_device
+from .engine import Sharpener, cpu_workers, default_batch_size, resolve_device
 from .media import EncodeSettings, Frame, VideoReader, VideoWriter, transcode, write_test_clip
 from .pipeline import sharpen_video
 
@@ -53,7 +54,8 @@ def naive(src: Path, dst: Path, engine: Sharpener, settings: EncodeSettings) -> 
 
 def model_only(src: Path, engine: Sharpener, batch_size: int, max_frames: int = 200,
                min_seconds: float = 3.0) -> tuple[int, float]:
-    """Frames already decoded in memory; time only colour conversion + model on the device."""
+    """Frames already decoded in memory; time only colour conversion + model on the device, with
+    as many batches in flight as the pipeline keeps."""
     with VideoReader(src) as reader:
         info = reader.info
         spec = info_spec(info)
@@ -62,16 +64,16 @@ def model_only(src: Path, engine: Sharpener, batch_size: int, max_frames: int = 
     if engine.cuda:
         torch.cuda.synchronize()
     t0 = time.perf_counter()
-    pending, n = None, 0
+    pending: deque = deque()
+    n = 0
     while n < len(frames) or time.perf_counter() - t0 < min_seconds:  # long enough to average out noise
         for i in range(0, len(frames), batch_size):
-            p = engine.submit(frames[i:i + batch_size], spec)
-            if pending is not None:
-                pending.result()
-            pending = p
+            pending.append(engine.submit(frames[i:i + batch_size], spec))
+            while len(pending) > engine.depth:
+                pending.popleft().result()
             n += len(frames[i:i + batch_size])
-    if pending is not None:
-        pending.result()
+    while pending:
+        pending.popleft().result()
     return n, time.perf_counter() - t0
 
 
@@ -103,12 +105,13 @@ def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = N
             src = Path(clip)
         ext = src.suffix
         model = load_model(weights, dev)
-        engine = Sharpener(model, dev)
+        workers = cpu_workers(dev)
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
         n_t, t_t = _timed(lambda: transcode(src, tmpd / f"t{ext}", settings))
         log(f"transcode-only: {n_t / t_t:.1f} fps")
-        n_m, t_m = model_only(src, engine, batch_size)
+        with Sharpener(model, dev, workers=workers) as engine:
+            n_m, t_m = model_only(src, engine, batch_size)
         log(f"model-only:     {n_m / t_m:.1f} fps")
         stats = sharpen_video(src, tmpd / f"p{ext}", model=model, weights=weights, device=str(dev),
                               batch_size=batch_size, preset=preset, crf=crf, progress=False)
@@ -122,6 +125,7 @@ def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = N
         result: dict[str, Any] = {
             "device": str(dev), "width": info.width, "height": info.height, "frames": stats.frames,
             "model": model_label(weights), "batch_size": batch_size, "threads": torch.get_num_threads(),
+            "workers": workers,
             "transcode_fps": round(transcode_fps, 2), "model_fps": round(model_fps, 2),
             "pipeline_fps": round(stats.fps, 2), "naive_fps": round(naive_fps, 2),
             "serial_ideal_fps": round(ideal, 2),
@@ -145,7 +149,8 @@ def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = N
 
 def format_summary(r: dict[str, Any]) -> str:
     """Human-readable ratios."""
-    return (f"{r['device']} {r['width']}x{r['height']} {r['frames']} frames, model {r['model']}, batch {r['batch_size']}\n"
+    return (f"{r['device']} {r['width']}x{r['height']} {r['frames']} frames, model {r['model']}, "
+            f"batch {r['batch_size']}, {r['workers']} model worker(s) x {r['threads'] // r['workers']} thread(s)\n"
             f"pipeline / serial ideal 1/(1/model+1/transcode): {r['pipeline_vs_ideal']:.3f}x\n"
             f"pipeline / transcode-only: {r['pipeline_vs_transcode']:.3f}x\n"
             f"pipeline / naive: {r['pipeline_vs_naive']:.3f}x\n"

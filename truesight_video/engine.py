@@ -2,10 +2,12 @@
 
 On CUDA the input goes through pinned host buffers and a side copy stream, double-buffered, so the
 next batch uploads while this one computes; results come back through pinned buffers behind a CUDA
-event, so nothing on the hot path calls synchronize()."""
+event, so nothing on the hot path calls synchronize(). On a CPU, batches can run on worker threads,
+each with its share of the cores, several frames at once."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -36,6 +38,12 @@ def default_batch_size(device: torch.device) -> int:
     return 8 if device.type == "cuda" else 1
 
 
+def cpu_workers(device: torch.device) -> int:
+    """Frames sharpened at once on a CPU: two frames on half the cores each beat one frame on all of
+    them (a model of many small ops waits less at each op's thread barrier; benchmarks/RESULTS.md)."""
+    return 1 if device.type == "cuda" else min(2, torch.get_num_threads())
+
+
 def _to_signed(a: np.ndarray) -> np.ndarray:
     # torch has no general uint16 kernels; 10/12-bit codes fit in int16.
     return a.view(np.int16) if a.dtype == np.uint16 else a
@@ -56,13 +64,29 @@ class _Pending:
         return [tuple(a[i] for a in arrays) for i in range(self.n)]
 
 
+class _Running:
+    """A batch computing on a CPU worker thread."""
+
+    def __init__(self, future: "Future[_Pending]") -> None:
+        self.future = future
+
+    def result(self) -> list[Planes]:
+        return self.future.result().result()
+
+
 class Sharpener:
-    """Applies a model to batches of YUV planes (video) or RGB tensors (stills, preview)."""
+    """Applies a model to batches of YUV planes (video) or RGB tensors (stills, preview).
+
+    With workers > 1 (CPU only) submit() hands each batch to one of that many threads, each running
+    torch on its share of the cores; keep `depth` batches in flight to use them all, and close() the
+    engine (or use it in a `with`) to stop the threads and give torch its thread count back."""
 
     def __init__(self, model: nn.Module, device: torch.device, strength: float = 1.0,
-                 tile: int | None = None) -> None:
+                 tile: int | None = None, workers: int = 1) -> None:
         if not 0.0 <= strength <= 1.0:
             raise TruesightError(f"--strength must be in 0..1, got {strength}")
+        if workers < 1 or (workers > 1 and device.type == "cuda"):
+            raise TruesightError(f"workers must be 1 on CUDA and >= 1 on a CPU, got {workers}")
         self.device = device
         self.cuda = device.type == "cuda"
         self.dtype = torch.float16 if self.cuda else torch.float32
@@ -81,6 +105,27 @@ class Sharpener:
                 raise TruesightError(f"--tile {tile} is too small for this model (overlap {self.overlap})")
         self._slots: dict[int, dict[str, object]] = {}
         self._k = 0
+        self.depth = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._threads = torch.get_num_threads()
+        if workers > 1:
+            # torch's thread count is per calling thread here: each worker sets its own share
+            share = max(1, self._threads // workers)
+            self._pool = ThreadPoolExecutor(workers, thread_name_prefix="model",
+                                            initializer=torch.set_num_threads, initargs=(share,))
+
+    def close(self) -> None:
+        """Stop the worker threads, if any, and restore torch's thread count."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            torch.set_num_threads(self._threads)
+
+    def __enter__(self) -> "Sharpener":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @torch.inference_mode()
     def sharpen_rgb(self, x: torch.Tensor) -> torch.Tensor:
@@ -110,11 +155,15 @@ class Sharpener:
             slot["done"].synchronize()  # the previous batch in this slot has finished with it
         return slot
 
-    @torch.inference_mode()
-    def submit(self, batch: Sequence[Planes], spec: ColourSpec, out_width: int | None = None,
-               side_by_side: bool = False) -> _Pending:
+    def submit(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: bool = False) -> "_Pending | _Running":
         """Start sharpening a batch of frames; .result() gives their planes. With side_by_side the
         output is original | sharpened, twice as wide."""
+        if self._pool is not None:
+            return _Running(self._pool.submit(self._submit, batch, spec, side_by_side))
+        return self._submit(batch, spec, side_by_side)
+
+    @torch.inference_mode()
+    def _submit(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: bool) -> _Pending:
         wide = batch[0][0].dtype == np.uint16
         h, w = batch[0][0].shape
         hc, wc = batch[0][1].shape

@@ -6,6 +6,7 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from tqdm import tqdm
 
 from .checkpoint import load_model, model_label
 from .colour import info_spec
-from .engine import Sharpener, default_batch_size, resolve_device
+from .engine import Sharpener, cpu_workers, default_batch_size, resolve_device
 from .errors import TruesightError, first_line
 from .fsutil import atomic_path
 from .media import EncodeSettings, Frame, VideoReader, VideoWriter
@@ -83,7 +84,7 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, *, model: Any 
                   strength: float = 1.0, codec: str | None = None, crf: int | None = None,
                   preset: str | None = None, pix_fmt: str | None = None, start: float = 0.0,
                   duration: float | None = None, side_by_side: bool = False, overwrite: bool = False,
-                  progress: bool = True, tile: int | None = None) -> Stats:
+                  progress: bool = True, tile: int | None = None, workers: int | None = None) -> Stats:
     """Sharpen a clip into dst (atomically), keeping audio, subtitles, timing and colour tags."""
     src, dst = Path(src), Path(dst)
     dev = resolve_device(device)
@@ -100,11 +101,12 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, *, model: Any 
         info = reader.info
         if tile is None and dev.type == "cuda" and info.width * info.height > AUTO_TILE_ABOVE:
             tile = AUTO_TILE
-        engine = Sharpener(net, dev, strength=strength, tile=tile)
         spec = info_spec(info)
         out_width = info.width * 2 if side_by_side else info.width
-        frames = _run(reader, engine, spec, tmp, settings, batch_size, out_width, side_by_side,
-                      progress, dst.suffix)
+        with Sharpener(net, dev, strength=strength, tile=tile,
+                       workers=cpu_workers(dev) if workers is None else workers) as engine:
+            frames = _run(reader, engine, spec, tmp, settings, batch_size, out_width, side_by_side,
+                          progress, dst.suffix)
     seconds = time.perf_counter() - t0
     return Stats(frames=frames, seconds=seconds, fps=frames / seconds if seconds else 0.0, output=str(dst),
                  width=out_width, height=info.height, device=str(dev),
@@ -114,7 +116,7 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, *, model: Any 
 def _run(reader: VideoReader, engine: Sharpener, spec: Any, tmp: Path, settings: EncodeSettings,
          batch_size: int, out_width: int, side_by_side: bool, progress: bool, suffix: str) -> int:
     info = reader.info
-    q_in: queue.Queue = queue.Queue(maxsize=batch_size * QUEUE_BATCHES)
+    q_in: queue.Queue = queue.Queue(maxsize=batch_size * (QUEUE_BATCHES + engine.depth))
     q_out: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -182,30 +184,30 @@ def _run(reader: VideoReader, engine: Sharpener, spec: Any, tmp: Path, settings:
     try:
         batch: list[Frame] = []
         packets: list[Any] = []
-        pending = None  # one batch stays in flight while the next is submitted
+        pending: deque = deque()  # engine.depth batches stay in flight while the next is gathered
 
-        def flush() -> None:
-            nonlocal pending, batch, packets
-            job = (batch, engine.submit([f.planes for f in batch], spec, side_by_side=side_by_side)) if batch else None
-            if pending is not None:
-                # collect the previous batch here, while this one computes: its pinned output buffer
-                # is reused two batches later, so it must not wait in the queue un-copied
-                frames, done = pending
+        def flush(keep: int) -> None:
+            nonlocal batch, packets
+            if batch:
+                pending.append((batch, engine.submit([f.planes for f in batch], spec, side_by_side=side_by_side)))
+            while len(pending) > keep:
+                # collect the oldest batch here, while newer ones compute: on CUDA its pinned output
+                # buffer is reused two batches later, so it must not wait in the queue un-copied
+                frames, done = pending.popleft()
                 _put(q_out, ("frames", (frames, done.result())), stop)
             if packets:
                 _put(q_out, ("packets", packets), stop)
-            pending, batch, packets = job, [], []
+            batch, packets = [], []
 
         while True:
             item = _get(q_in, stop)
             if item is _END:
-                flush()
-                flush()
+                flush(0)
                 break
             if isinstance(item, Frame):
                 batch.append(item)
                 if len(batch) == batch_size:
-                    flush()
+                    flush(engine.depth)
             else:
                 packets.append(item)
         _put(q_out, ("end", None), stop)
