@@ -75,3 +75,16 @@ def test_shipped_model_gains_on_held_out_real_frames(shared_dir, name):
     pairs = one_input_per_frame(find_pairs([shared_dir / "data" / "gopro-sample"], ("blur",)), ("blur",))
     r = evaluate_pairs(load_model(name), holdout_last(pairs, 3)[1], torch.device("cpu"), baseline=False)
     assert r["n"] == 3 and r["gain_db"] > 0.2 and r["ssim"] > r["input_ssim"]
+
+
+@pytest.mark.parametrize("name", STUDENTS)
+def test_shipped_model_in_half_precision_matches_fp32(name):
+    """CUDA runs the students in fp16 + channels_last; the same numerics run (slowly) on a CPU."""
+    model = load_model(name)
+    x = _t(_photo(h=96, w=128, seed=3))
+    with torch.inference_mode():
+        ref = model(x)
+        half = model.half().to(memory_format=torch.channels_last)
+        out = half(x.half().contiguous(memory_format=torch.channels_last)).float()
+    assert torch.isfinite(out).all()
+    assert (out - ref).abs().max().item() * 255 < 1.0
