@@ -79,7 +79,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--duration", type=click.FloatRange(min=0.0, min_open=True), default=None, help="Sharpen D seconds.")
 @click.option("--side-by-side", is_flag=True, help="Write original | sharpened side by side.")
 @click.option("--tile", type=click.IntRange(min=32), default=None,
-              help="Run the model on overlapping tiles of this size (same result, less memory; auto on CUDA above 1440p).")
+              help="Run the model on overlapping tiles of this size (same result, less memory; auto above 1440p).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or warnings.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per output.")
 @friendly

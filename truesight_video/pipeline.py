@@ -22,7 +22,9 @@ from .media import EncodeSettings, Frame, VideoReader, VideoWriter
 
 _END = object()
 QUEUE_BATCHES = 3
-AUTO_TILE, AUTO_TILE_ABOVE = 1024, 2560 * 1440  # on CUDA, frames above 1440p run in overlapping tiles
+# frames above 1440p run in overlapping tiles: on a CPU that halves peak memory at 4K at no loss of
+# speed (benchmarks/RESULTS.md); at 1080p tiles would cost speed
+AUTO_TILE, AUTO_TILE_ABOVE = 1024, 2560 * 1440
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, *, model: Any 
     t0 = time.perf_counter()
     with VideoReader(src, start=start, duration=duration) as reader, atomic_path(dst) as tmp:
         info = reader.info
-        if tile is None and dev.type == "cuda" and info.width * info.height > AUTO_TILE_ABOVE:
+        if tile is None and info.width * info.height > AUTO_TILE_ABOVE:
             tile = AUTO_TILE
         spec = info_spec(info)
         out_width = info.width * 2 if side_by_side else info.width
