@@ -195,9 +195,9 @@ class Sharpener:
             oy[..., :w], ou[..., :wc], ov[..., :wc] = y[..., :w], u, v
         dt = torch.int16 if wide else torch.uint8
         results = [p.to(dt) for p in (oy, ou, ov)]
-        self._k += 1
         if not self.cuda:
             return _Pending(results, None, len(batch), wide)
+        self._k += 1  # next pinned slot; only the CUDA path (one caller thread) uses slots
         for dst, src in zip(slot["out"], results):
             dst.copy_(src, non_blocking=True)
         done = torch.cuda.Event()
