@@ -204,3 +204,33 @@ def test_frames_above_1440p_run_in_tiles_by_default(tmp_path):
         m = Recorder()
         sharpen_video(clip, tmp_path / f"o-{clip.name}", model=m, device="cpu", progress=False)
         assert (m.shapes == [(240, 320)]) if whole else (len(m.shapes) > 1 and max(max(s) for s in m.shapes) <= 1024)
+
+
+def test_gopro_metadata_track_survives_or_is_dropped_with_a_warning(tmp_path, caplog):
+    import fractions
+
+    src = tmp_path / "GOPR0001.mp4"
+    with av.open(str(src), "w") as c:
+        vs = c.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        ds = c.add_data_stream("bin_data")
+        ds.codec_tag = "gpmd"
+        ds.metadata["handler_name"] = "GoPro MET"
+        for i in range(6):
+            f = av.VideoFrame(64, 48, "yuv420p")
+            f.pts = i
+            c.mux(vs.encode(f))
+            p = av.Packet(b"DEVC\x00\x00\x00\x08" + bytes([i]) * 8)
+            p.stream, p.pts, p.dts, p.time_base = ds, i * 40, i * 40, fractions.Fraction(1, 1000)
+            c.mux(p)
+        c.mux(vs.encode(None))
+    dst = tmp_path / "out.mp4"
+    sharpen_video(src, dst, model=Identity(), device="cpu", progress=False)
+    assert packets(dst, "data") == packets(src, "data") and packets(src, "data")[0]
+    with av.open(str(dst)) as c:
+        assert [s.metadata.get("handler_name") for s in c.streams.data] == ["GoPro MET"]
+    assert dst.read_bytes().count(b"gpmd") == src.read_bytes().count(b"gpmd") > 0
+    assert len(video_frames(dst)) == 6
+    sharpen_video(src, tmp_path / "out.mkv", model=Identity(), device="cpu", progress=False)  # no gpmd in mkv
+    assert "data stream 1 (GoPro MET) cannot be stored in matroska; dropped" in caplog.text
+    assert len(video_frames(tmp_path / "out.mkv")) == 6

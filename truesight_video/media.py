@@ -445,8 +445,9 @@ class VideoWriter:
             log.warning("audio stream %d (%s) cannot be copied into %s; transcoding to %s",
                         s.index, s.codec_context.name, fmt, codec)
             return
+        name = getattr(s.codec_context, "name", None) if s.codec_context else None
         log.warning("%s stream %d (%s) cannot be stored in %s; dropped", kind, s.index,
-                    getattr(s.codec_context, "name", "?") if s.codec_context else "?", fmt)
+                    name or s.metadata.get("handler_name") or "?", fmt)
 
     def write(self, planes: tuple[np.ndarray, ...], pts: int | None, work_fmt: str) -> None:
         """Encode one frame given as integer planes in work_fmt."""
