@@ -234,3 +234,34 @@ def test_gopro_metadata_track_survives_or_is_dropped_with_a_warning(tmp_path, ca
     sharpen_video(src, tmp_path / "out.mkv", model=Identity(), device="cpu", progress=False)  # no gpmd in mkv
     assert "data stream 1 (GoPro MET) cannot be stored in matroska; dropped" in caplog.text
     assert len(video_frames(tmp_path / "out.mkv")) == 6
+
+
+def test_cover_art_is_kept_and_never_sharpened(tmp_path):
+    import cv2
+
+    src = tmp_path / "song.mp4"
+    ok, jpg = cv2.imencode(".jpg", np.full((32, 32, 3), 200, np.uint8))
+    with av.open(str(src), "w") as c:
+        vs = c.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        cover = c.add_stream("mjpeg")
+        cover.width, cover.height, cover.pix_fmt = 32, 32, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        p = av.Packet(jpg.tobytes())
+        p.stream, p.pts, p.dts = cover, 0, 0
+        c.mux(p)
+        for i in range(5):
+            f = av.VideoFrame(64, 48, "yuv420p")
+            f.pts = i
+            c.mux(vs.encode(f))
+        c.mux(vs.encode(None))
+    dst = tmp_path / "out.mp4"
+    sharpen_video(src, dst, model=Identity(), device="cpu", progress=False)
+
+    def covers(path):
+        with av.open(str(path)) as c:
+            s = [s for s in c.streams.video if s.disposition & av.stream.Disposition.attached_pic]
+            return [bytes(p) for p in c.demux(*s) if p.size]
+
+    assert covers(dst) == covers(src) == [jpg.tobytes()]
+    assert len(video_frames(dst)) == 5
