@@ -17,12 +17,13 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--model", default=None, help="shipped model name or checkpoint (default: the default model)")
     ap.add_argument("--size", default="640x360")
+    ap.add_argument("--seconds", type=float, default=5.0)
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
     model = load_model(args.model, "cpu")
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "clip.mp4"
-        write_test_clip(src, w, h, 5)
+        write_test_clip(src, w, h, args.seconds)
         fps: dict[int, list[float]] = {n: [] for n in args.workers}
         for r in range(args.rounds):
             for n in args.workers:

@@ -178,9 +178,13 @@ def test_hdr_tags_are_kept_with_a_warning(tmp_path, caplog):
         assert (cc.color_trc, cc.colorspace, cc.color_primaries, cc.pix_fmt) == (16, 9, 9, "yuv420p10le")
 
 
-def test_engine_refuses_bad_worker_counts():
-    from truesight_video.engine import Sharpener
+def test_engine_refuses_bad_worker_counts_and_uses_workers_only_for_small_cpu_frames():
+    from truesight_video.engine import Sharpener, cpu_workers
     from truesight_video.errors import TruesightError
+
+    cpu = torch.device("cpu")
+    assert cpu_workers(cpu, 1280, 720) == min(2, torch.get_num_threads())
+    assert cpu_workers(cpu, 1920, 1080) == 1 and cpu_workers(torch.device("cuda"), 640, 360) == 1
 
     with pytest.raises(TruesightError, match="workers"):
         Sharpener(Identity(), torch.device("cpu"), workers=0)

@@ -105,7 +105,9 @@ def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = N
             src = Path(clip)
         ext = src.suffix
         model = load_model(weights, dev)
-        workers = cpu_workers(dev)
+        with VideoReader(src) as reader:
+            info = reader.info
+        workers = cpu_workers(dev, info.width, info.height)
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
         n_t, t_t = _timed(lambda: transcode(src, tmpd / f"t{ext}", settings))
@@ -118,8 +120,6 @@ def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = N
         log(f"pipeline:       {stats.fps:.1f} fps")
         n_n, t_n = _timed(lambda: naive(src, tmpd / f"n{ext}", Sharpener(model, dev), settings))
         log(f"naive:          {n_n / t_n:.1f} fps")
-        with VideoReader(src) as reader:
-            info = reader.info
         transcode_fps, model_fps, naive_fps = n_t / t_t, n_m / t_m, n_n / t_n
         ideal = 1.0 / (1.0 / model_fps + 1.0 / transcode_fps)
         result: dict[str, Any] = {

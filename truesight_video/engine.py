@@ -38,10 +38,16 @@ def default_batch_size(device: torch.device) -> int:
     return 8 if device.type == "cuda" else 1
 
 
-def cpu_workers(device: torch.device) -> int:
-    """Frames sharpened at once on a CPU: two frames on half the cores each beat one frame on all of
-    them (a model of many small ops waits less at each op's thread barrier; benchmarks/RESULTS.md)."""
-    return 1 if device.type == "cuda" else min(2, torch.get_num_threads())
+CPU_WORKERS_MAX_PIXELS = 1280 * 720
+
+
+def cpu_workers(device: torch.device, width: int, height: int) -> int:
+    """Frames sharpened at once on a CPU. Up to 720p two frames on half the cores each beat one frame
+    on all of them (many small ops wait less at each op's thread barrier); above it the ops are big
+    enough to share well, and a second frame only costs memory (benchmarks/RESULTS.md)."""
+    if device.type == "cuda" or width * height > CPU_WORKERS_MAX_PIXELS:
+        return 1
+    return min(2, torch.get_num_threads())
 
 
 def _to_signed(a: np.ndarray) -> np.ndarray:

@@ -106,7 +106,7 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, *, model: Any 
         spec = info_spec(info)
         out_width = info.width * 2 if side_by_side else info.width
         with Sharpener(net, dev, strength=strength, tile=tile,
-                       workers=cpu_workers(dev) if workers is None else workers) as engine:
+                       workers=cpu_workers(dev, info.width, info.height) if workers is None else workers) as engine:
             frames = _run(reader, engine, spec, tmp, settings, batch_size, out_width, side_by_side,
                           progress, dst.suffix)
     seconds = time.perf_counter() - t0
