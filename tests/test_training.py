@@ -257,3 +257,17 @@ def test_multiscale_arch_trains_exports_and_loads(gopro, tmp_path):
     assert read_checkpoint(dst)["meta"]["arch"] == "MultiScaleStudent"
     r = CliRunner().invoke(main, ["export", str(out / "last.pt"), str(dst), "--dc-window", "12"])
     assert r.exit_code != 0 and "multiple of 8" in r.output
+
+
+def test_scale_augmentation_shrinks_both_images_alike():
+    from truesight_video.training.data import random_crop_pair
+
+    rng0 = np.random.default_rng(0)
+    img = rng0.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    a, b = random_crop_pair(img, img.copy(), 32, np.random.default_rng(5), scale_min=0.25)
+    assert a.shape == b.shape == (32, 32, 3) and np.array_equal(a, b)
+    plain = [random_crop_pair(img, img, 32, np.random.default_rng(k))[0] for k in range(3)]
+    assert all(p.shape == (32, 32, 3) for p in plain)
+    # a shrunk crop averages neighbouring pixels, so it is smoother than any plain crop of noise
+    rough = lambda t: np.abs(np.diff(t.astype(int), axis=1)).mean()  # noqa: E731
+    assert rough(a) < min(rough(p) for p in plain)

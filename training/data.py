@@ -106,13 +106,21 @@ def to_tensor(a: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float().div_(255.0)
 
 
-def random_crop_pair(blurry: np.ndarray, sharp: np.ndarray, crop: int, rng: np.random.Generator
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """The same random crop, flips and 90-degree rotation applied to both images."""
+def random_crop_pair(blurry: np.ndarray, sharp: np.ndarray, crop: int, rng: np.random.Generator,
+                     scale_min: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The same random crop, flips and 90-degree rotation applied to both images; with scale_min < 1
+    the crop is first taken larger and shrunk by a random factor in [scale_min, 1], which shortens
+    the blur with it (more blur lengths from the same few real pairs)."""
+    import cv2
+
     h, w = sharp.shape[:2]
-    c = min(crop, h, w)
+    s = float(rng.uniform(scale_min, 1.0)) if scale_min < 1.0 else 1.0
+    c = min(int(round(crop / s)), h, w)
     y, x = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1))
     a, b = blurry[y:y + c, x:x + c], sharp[y:y + c, x:x + c]
+    out = min(crop, c)
+    if c != out:
+        a, b = (cv2.resize(np.ascontiguousarray(t), (out, out), interpolation=cv2.INTER_AREA) for t in (a, b))
     if rng.random() < 0.5:
         a, b = a[:, ::-1], b[:, ::-1]
     if rng.random() < 0.5:
@@ -122,7 +130,7 @@ def random_crop_pair(blurry: np.ndarray, sharp: np.ndarray, crop: int, rng: np.r
 
 
 def sample_batch(groups: list[list[Pair]], weights: list[float], batch_size: int, crop: int, seed: int,
-                 step: int, rank: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+                 step: int, rank: int = 0, scale_min: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """The batch for one training step, a pure function of (seed, step, rank): resuming at step k
     sees exactly the batches a straight run would, and each rank sees different crops. Each sample
     first picks a data group (one per --data root) by weight, then a pair in it."""
@@ -132,7 +140,7 @@ def sample_batch(groups: list[list[Pair]], weights: list[float], batch_size: int
     for _ in range(batch_size):
         group = groups[int(rng.choice(len(groups), p=prob))]
         p = group[int(rng.integers(0, len(group)))]
-        a, b = random_crop_pair(cached_rgb(p.blurry), cached_rgb(p.sharp), crop, rng)
+        a, b = random_crop_pair(cached_rgb(p.blurry), cached_rgb(p.sharp), crop, rng, scale_min)
         xs.append(to_tensor(a))
         ys.append(to_tensor(b))
     c = min(min(t.shape[-2:]) for t in xs)

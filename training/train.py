@@ -39,6 +39,7 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 2
     crop: int = 256
+    scale_min: float = 1.0  # crops shrunk by a random factor in [scale_min, 1] (1: off)
     lr: float = 1e-4
     lr_min: float | None = None
     seed: int = 0
@@ -85,7 +86,7 @@ def _prefetch(groups: list[list[Pair]], cfg: TrainConfig, weights: list[float], 
     def work() -> None:
         try:
             for step in range(start, total):
-                x, y = sample_batch(groups, weights, cfg.batch_size, cfg.crop, cfg.seed, step, rank)
+                x, y = sample_batch(groups, weights, cfg.batch_size, cfg.crop, cfg.seed, step, rank, cfg.scale_min)
                 if pin:
                     x, y = x.pin_memory(), y.pin_memory()
                 while not stop.is_set():
