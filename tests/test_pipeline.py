@@ -148,17 +148,25 @@ def test_tiled_pipeline_equals_untiled(tmp_path):
             assert np.abs(p.astype(int) - q.astype(int)).max() <= 1
 
 
-def test_quicktime_timecode_track_survives(tmp_path):
-    src = tmp_path / "tc.mov"
-    with av.open(str(src), "w") as c:
-        c.metadata["timecode"] = "01:02:03:04"
+def x264_clip(path, frames, add=None, per_frame=None):
+    """A tiny black H.264 clip; add(container) adds other streams (or tags) and returns what
+    per_frame(container, added, i) needs to mux their packets beside frame i."""
+    with av.open(str(path), "w") as c:
         vs = c.add_stream("libx264", rate=25)
         vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
-        for i in range(5):
+        added = add(c) if add else None
+        for i in range(frames):
             f = av.VideoFrame(64, 48, "yuv420p")
             f.pts = i
             c.mux(vs.encode(f))
+            if per_frame:
+                per_frame(c, added, i)
         c.mux(vs.encode(None))
+    return path
+
+
+def test_quicktime_timecode_track_survives(tmp_path):
+    src = x264_clip(tmp_path / "tc.mov", 5, add=lambda c: c.metadata.update(timecode="01:02:03:04"))
     dst = tmp_path / "out.mov"
     sharpen_video(src, dst, model=Identity(), device="cpu", progress=False)
     with av.open(str(dst)) as c:
@@ -213,21 +221,18 @@ def test_frames_above_1440p_run_in_tiles_by_default(tmp_path):
 def test_gopro_metadata_track_survives_or_is_dropped_with_a_warning(tmp_path, caplog):
     import fractions
 
-    src = tmp_path / "GOPR0001.mp4"
-    with av.open(str(src), "w") as c:
-        vs = c.add_stream("libx264", rate=25)
-        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+    def add(c):
         ds = c.add_data_stream("bin_data")
         ds.codec_tag = "gpmd"
         ds.metadata["handler_name"] = "GoPro MET"
-        for i in range(6):
-            f = av.VideoFrame(64, 48, "yuv420p")
-            f.pts = i
-            c.mux(vs.encode(f))
-            p = av.Packet(b"DEVC\x00\x00\x00\x08" + bytes([i]) * 8)
-            p.stream, p.pts, p.dts, p.time_base = ds, i * 40, i * 40, fractions.Fraction(1, 1000)
-            c.mux(p)
-        c.mux(vs.encode(None))
+        return ds
+
+    def per_frame(c, ds, i):
+        p = av.Packet(b"DEVC\x00\x00\x00\x08" + bytes([i]) * 8)
+        p.stream, p.pts, p.dts, p.time_base = ds, i * 40, i * 40, fractions.Fraction(1, 1000)
+        c.mux(p)
+
+    src = x264_clip(tmp_path / "GOPR0001.mp4", 6, add=add, per_frame=per_frame)
     dst = tmp_path / "out.mp4"
     sharpen_video(src, dst, model=Identity(), device="cpu", progress=False)
     assert packets(dst, "data") == packets(src, "data") and packets(src, "data")[0]
@@ -243,22 +248,17 @@ def test_gopro_metadata_track_survives_or_is_dropped_with_a_warning(tmp_path, ca
 def test_cover_art_is_kept_and_never_sharpened(tmp_path):
     import cv2
 
-    src = tmp_path / "song.mp4"
     ok, jpg = cv2.imencode(".jpg", np.full((32, 32, 3), 200, np.uint8))
-    with av.open(str(src), "w") as c:
-        vs = c.add_stream("libx264", rate=25)
-        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+
+    def add(c):
         cover = c.add_stream("mjpeg")
         cover.width, cover.height, cover.pix_fmt = 32, 32, "yuvj420p"
         cover.disposition = av.stream.Disposition.attached_pic
         p = av.Packet(jpg.tobytes())
         p.stream, p.pts, p.dts = cover, 0, 0
         c.mux(p)
-        for i in range(5):
-            f = av.VideoFrame(64, 48, "yuv420p")
-            f.pts = i
-            c.mux(vs.encode(f))
-        c.mux(vs.encode(None))
+
+    src = x264_clip(tmp_path / "song.mp4", 5, add=add)
     dst = tmp_path / "out.mp4"
     sharpen_video(src, dst, model=Identity(), device="cpu", progress=False)
 
