@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 
 from ..model import UnsharpMask
+from ..numerics import FP32, Numerics, prepare, run
 from .data import Pair, read_rgb, to_tensor
 from .metrics import psnr, quantize, ssim
 
@@ -40,12 +41,14 @@ def _flicker(prev_in: np.ndarray, cur_in: np.ndarray, prev_out: np.ndarray, cur_
 @torch.inference_mode()
 def evaluate_pairs(model: nn.Module, pairs: list[Pair], device: torch.device, loss_fn: Any = None,
                    baseline: bool = True, save_dir: str | os.PathLike | None = None,
-                   progress: bool = False) -> dict[str, Any]:
-    """Mean metrics over pairs (one full frame at a time, so 720p fits in modest memory)."""
+                   progress: bool = False, numerics: Numerics = FP32) -> dict[str, Any]:
+    """Mean metrics over pairs (one full frame at a time, so 720p fits in modest memory), the model
+    run in the given numerics."""
     from tqdm import tqdm
 
     was_training = model.training
     model.eval()
+    net = model if numerics.plain else prepare(model, device, numerics)
     usm = UnsharpMask().to(device) if baseline else None
     acc: dict[str, list[float]] = {}
     prev: tuple[str, np.ndarray, np.ndarray] | None = None
@@ -54,7 +57,7 @@ def evaluate_pairs(model: nn.Module, pairs: list[Pair], device: torch.device, lo
         blurry, sharp = read_rgb(p.blurry), read_rgb(p.sharp)
         x = to_tensor(blurry)[None].to(device)
         y = to_tensor(sharp)[None].to(device)
-        out = model(x).float()
+        out = run(net, x, numerics).float()
         if loss_fn is not None:
             acc.setdefault("loss", []).append(float(loss_fn(out, y)))
         q_out, q_y, q_x = quantize(out), quantize(y), quantize(x)

@@ -9,7 +9,7 @@ import queue
 import subprocess
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..checkpoint import read_checkpoint, save_checkpoint
 from ..engine import resolve_device
 from ..errors import TruesightError
 from ..model import build_student, config_fields, count_params
+from ..numerics import train_numerics
 from .data import Pair, find_pairs, holdout_last, sample_batch
 from .evaluate import evaluate_pairs, one_input_per_frame
 from .losses import LossConfig, ProductLoss
@@ -53,6 +54,7 @@ class TrainConfig:
     edge_weight: float = 1.0
     val_every: int | None = None
     val_max: int = 12
+    precision: str = "auto"
     resume: bool = False
     progress: bool = True
     init: str | None = None
@@ -199,13 +201,15 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         history = list(ck.get("history", []))
         if start >= total:
             raise TruesightError(f"--resume: {last} is already at step {start} of {total}")
+    numerics = train_numerics(device, cfg.precision)
+    if numerics.channels_last:
+        model.to(memory_format=torch.channels_last)
     if ddp:
         model = torch.nn.parallel.DistributedDataParallel(model)
     raw = model.module if ddp else model
     cuda = device.type == "cuda"
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
 
-    meta_base = {"arch": cfg.arch, "params": count_params(raw), "git": _git_commit(),
+    meta_base = {"arch": cfg.arch, "params": count_params(raw), "git": _git_commit(), "numerics": numerics.label,
                  "train": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
                  "train_pairs": n_train, "world_size": world}
 
@@ -246,9 +250,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             if isinstance(item, BaseException):
                 raise item
             x, y = (t.to(device, non_blocking=True) for t in item)
+            if numerics.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
-            with amp:
+            with numerics.autocast(device):
                 pred = model(x)
             loss = loss_fn(pred.float(), y)
             opt.zero_grad(set_to_none=True)

@@ -1,8 +1,6 @@
 """`truesight-video bench`: transcode-only, model-only, pipeline and naive fps measured in one run."""
 from __future__ import annotations
 
-import json
-import os
 import resource
 import subprocess
 import sys
@@ -17,7 +15,8 @@ import torch
 from .checkpoint import load_model, model_label
 from .colour import info_spec
 from .engine import Sharpener, cpu_workers, default_batch_size, resolve_device
-from .media import EncodeSettings, Frame, VideoReader, VideoWriter, transcode, write_test_clip
+from .media import Frame, VideoReader, VideoWriter, transcode, write_test_clip
+from .options import EncodeSettings
 from .pipeline import sharpen_video
 
 
@@ -77,21 +76,35 @@ def model_only(src: Path, engine: Sharpener, batch_size: int, max_frames: int = 
     return n, time.perf_counter() - t0
 
 
-def rss_of_run(clip: Path, device: str, batch_size: int, weights: str | None) -> float:
-    """Peak RSS (MB) of a fresh process sharpening clip, so runs do not share a high-water mark."""
-    code = ("import resource,sys,tempfile,os;from truesight_video.pipeline import sharpen_video;"
-            "d=tempfile.mkdtemp();sharpen_video(sys.argv[1],os.path.join(d,'o'+os.path.splitext(sys.argv[1])[1]),"
-            "device=sys.argv[2],batch_size=int(sys.argv[3]),weights=sys.argv[4] or None,progress=False);"
+def rss_of_run(clip: Path, out: Path, device: str, batch_size: int, weights: str | None) -> float:
+    """Peak RSS (MB) of a fresh process sharpening clip into out, so runs do not share a high-water mark."""
+    code = ("import resource,sys;from truesight_video.pipeline import sharpen_video;"
+            "sharpen_video(sys.argv[1],sys.argv[2],device=sys.argv[3],batch_size=int(sys.argv[4]),"
+            "weights=sys.argv[5] or None,progress=False,overwrite=True);"
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024)")
-    out = subprocess.run([sys.executable, "-c", code, str(clip), device, str(batch_size), weights or ""],
+    res = subprocess.run([sys.executable, "-c", code, str(clip), str(out), device, str(batch_size), weights or ""],
                          capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    return float(res.stdout.strip().splitlines()[-1])
+
+
+def precisions_to_run(device: torch.device) -> list[str]:
+    """The precision requests bench compares: plain fp32 first, then auto and every reduced precision
+    the device runs natively (or, for bf16 on AVX-512 without bf16 units, might run well)."""
+    from .numerics import cpu_bf16
+
+    if device.type == "cuda":
+        return ["fp32", "auto", "fp16", "bf16"]
+    return ["fp32", "auto"] + (["bf16"] if cpu_bf16() != "none" else [])
 
 
 def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = None, weights: str | None = None,
               preset: str | None = None, crf: int | None = None, size: tuple[int, int] = (640, 360),
-              seconds: float = 5.0, memory: bool = False, log: Any = print) -> dict[str, Any]:
-    """Measure transcode-only, model-only, pipeline and naive fps on one clip, same settings."""
+              seconds: float = 5.0, memory: bool = False, precision: str | None = None,
+              log: Any = print) -> dict[str, Any]:
+    """Measure transcode-only once, then model-only, pipeline and naive fps for each precision the
+    device supports (or only `precision`), on one clip with the same settings; ratios against fp32."""
+    from .numerics import choose
+
     dev = resolve_device(device)
     batch_size = batch_size or default_batch_size(dev)
     settings = EncodeSettings(preset=preset, crf=crf)
@@ -107,32 +120,49 @@ def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = N
         model = load_model(weights, dev)
         with VideoReader(src) as reader:
             info = reader.info
+        frame = (info.width, info.height)
         workers = cpu_workers(dev, info.width, info.height)
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
         n_t, t_t = _timed(lambda: transcode(src, tmpd / f"t{ext}", settings))
-        log(f"transcode-only: {n_t / t_t:.1f} fps")
-        with Sharpener(model, dev, workers=workers) as engine:
-            n_m, t_m = model_only(src, engine, batch_size)
-        log(f"model-only:     {n_m / t_m:.1f} fps")
-        stats = sharpen_video(src, tmpd / f"p{ext}", model=model, weights=weights, device=str(dev),
-                              batch_size=batch_size, preset=preset, crf=crf, progress=False)
-        log(f"pipeline:       {stats.fps:.1f} fps")
-        n_n, t_n = _timed(lambda: naive(src, tmpd / f"n{ext}", Sharpener(model, dev), settings))
-        log(f"naive:          {n_n / t_n:.1f} fps")
-        transcode_fps, model_fps, naive_fps = n_t / t_t, n_m / t_m, n_n / t_n
-        ideal = 1.0 / (1.0 / model_fps + 1.0 / transcode_fps)
+        transcode_fps = n_t / t_t
+        log(f"transcode-only: {transcode_fps:.1f} fps")
+        runs: dict[str, dict[str, Any]] = {}
+        for request in [precision] if precision else precisions_to_run(dev):
+            numerics = choose(model, dev, request, frame)
+            if numerics.label in runs:
+                continue  # auto chose what another request already measured
+            with Sharpener(model, dev, precision=request, workers=workers, frame_size=frame) as engine:
+                n_m, t_m = model_only(src, engine, batch_size)
+            stats = sharpen_video(src, tmpd / f"p{ext}", model=model, weights=weights, device=str(dev),
+                                  precision=request, batch_size=batch_size, preset=preset, crf=crf,
+                                  progress=False, overwrite=True)
+            with Sharpener(model, dev, precision=request, frame_size=frame) as one:
+                n_n, t_n = _timed(lambda: naive(src, tmpd / f"n{ext}", one, settings))
+            model_fps, naive_fps = n_m / t_m, n_n / t_n
+            ideal = 1.0 / (1.0 / model_fps + 1.0 / transcode_fps)
+            runs[numerics.label] = {
+                "request": request, "precision": numerics.precision, "memory_format": numerics.memory_format,
+                "why": numerics.why, "model_fps": round(model_fps, 2), "pipeline_fps": round(stats.fps, 2),
+                "naive_fps": round(naive_fps, 2), "serial_ideal_fps": round(ideal, 2),
+                "pipeline_vs_ideal": round(stats.fps / ideal, 3),
+                "pipeline_vs_transcode": round(stats.fps / transcode_fps, 3),
+                "pipeline_vs_naive": round(stats.fps / naive_fps, 3),
+            }
+            log(f"{numerics.label:24s} model-only {model_fps:6.1f} fps  pipeline {stats.fps:6.1f} fps  "
+                f"naive {naive_fps:6.1f} fps")
+        base = runs.get("fp32 contiguous")
+        if base:
+            for r in runs.values():
+                r["model_vs_fp32"] = round(r["model_fps"] / base["model_fps"], 3)
+                r["pipeline_vs_fp32"] = round(r["pipeline_fps"] / base["pipeline_fps"], 3)
+        auto = choose(model, dev, precision or "auto", frame).label
         result: dict[str, Any] = {
             "device": str(dev), "width": info.width, "height": info.height, "frames": stats.frames,
             "model": model_label(weights), "batch_size": batch_size, "threads": torch.get_num_threads(),
-            "workers": workers,
-            "transcode_fps": round(transcode_fps, 2), "model_fps": round(model_fps, 2),
-            "pipeline_fps": round(stats.fps, 2), "naive_fps": round(naive_fps, 2),
-            "serial_ideal_fps": round(ideal, 2),
-            "pipeline_vs_ideal": round(stats.fps / ideal, 3),
-            "pipeline_vs_transcode": round(stats.fps / transcode_fps, 3),
-            "pipeline_vs_naive": round(stats.fps / naive_fps, 3),
-            "peak_rss_mb": round(_peak_rss_mb(), 1),
+            "workers": workers, "transcode_fps": round(transcode_fps, 2),
+            **{k: v for k, v in runs[auto].items() if k not in ("request", "why")},
+            "precisions": runs, "peak_rss_mb": round(_peak_rss_mb(), 1),
         }
         if dev.type == "cuda":
             result["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
@@ -140,21 +170,25 @@ def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = N
             short, long_ = tmpd / "m5.mp4", tmpd / "m40.mp4"
             write_test_clip(short, size[0], size[1], 5)
             write_test_clip(long_, size[0], size[1], 40)
-            r5 = rss_of_run(short, str(dev), batch_size, weights)
-            r40 = rss_of_run(long_, str(dev), batch_size, weights)
+            r5 = rss_of_run(short, tmpd / "o5.mp4", str(dev), batch_size, weights)
+            r40 = rss_of_run(long_, tmpd / "o40.mp4", str(dev), batch_size, weights)
             result.update(rss_5s_mb=round(r5, 1), rss_40s_mb=round(r40, 1), rss_ratio_40s_5s=round(r40 / r5, 3))
             log(f"peak RSS 5 s clip {r5:.0f} MB, 40 s clip {r40:.0f} MB (ratio {r40 / r5:.3f})")
     return result
 
 
 def format_summary(r: dict[str, Any]) -> str:
-    """Human-readable ratios."""
-    return (f"{r['device']} {r['width']}x{r['height']} {r['frames']} frames, model {r['model']}, "
-            f"batch {r['batch_size']}, {r['workers']} model worker(s) x {r['threads'] // r['workers']} thread(s)\n"
-            f"pipeline / serial ideal 1/(1/model+1/transcode): {r['pipeline_vs_ideal']:.3f}x\n"
-            f"pipeline / transcode-only: {r['pipeline_vs_transcode']:.3f}x\n"
-            f"pipeline / naive: {r['pipeline_vs_naive']:.3f}x\n"
-            f"peak RSS {r['peak_rss_mb']:.0f} MB" + (f", peak GPU {r['peak_gpu_mb']:.0f} MB" if "peak_gpu_mb" in r else ""))
+    """Human-readable ratios: per precision, and the default (auto) run's against the codec and naive."""
+    lines = [f"{r['device']} {r['width']}x{r['height']} {r['frames']} frames, model {r['model']}, "
+             f"batch {r['batch_size']}, {r['workers']} model worker(s) x {r['threads'] // r['workers']} thread(s)"]
+    for label, p in r["precisions"].items():
+        vs = (f", model {p['model_vs_fp32']:.2f}x / pipeline {p['pipeline_vs_fp32']:.2f}x fp32"
+              if "model_vs_fp32" in p else "")
+        lines.append(f"{label}: pipeline / serial ideal {p['pipeline_vs_ideal']:.3f}x, / naive "
+                     f"{p['pipeline_vs_naive']:.3f}x, / transcode-only {p['pipeline_vs_transcode']:.3f}x{vs}")
+    lines.append(f"default (auto) runs {r['precision']} {r['memory_format']}; peak RSS {r['peak_rss_mb']:.0f} MB"
+                 + (f", peak GPU {r['peak_gpu_mb']:.0f} MB" if "peak_gpu_mb" in r else ""))
+    return "\n".join(lines)
 
 
 def profile_variants(widths: tuple[int, ...], seconds: float = 2.0) -> list[dict[str, Any]]:

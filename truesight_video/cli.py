@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .errors import TruesightError, first_line
+from .errors import ParameterError, TruesightError, first_line
 
 PLACEHOLDER_NOTE = ("Default: the shipped 'multiscale-student'; 'studentcnn-v3' is the six-conv student. "
                     "'unsharp-placeholder' is a classic unsharp mask run through the same engine, not a trained network.")
@@ -23,6 +23,13 @@ def _setup_logging(quiet: bool) -> None:
                         stream=sys.stderr, force=True)
 
 
+def error_text(e: TruesightError) -> str:
+    """A library error as the user should read it: a bad parameter is named by its flag."""
+    if isinstance(e, ParameterError):
+        return f"--{e.param.replace('_', '-')} {e.problem}"
+    return str(e)
+
+
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Map library errors to a one-line message and a non-zero exit, never a traceback."""
 
@@ -31,7 +38,7 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except TruesightError as e:
-            click.echo(f"error: {e}", err=True)
+            click.echo(f"error: {error_text(e)}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted: no output was left behind", err=True)
@@ -53,10 +60,21 @@ def main() -> None:
     """Sharpen motion-blurred video with a small CNN."""
 
 
+PRECISION_HELP = ("Numerics: auto picks the fastest the device offers within 0.5 levels of fp32 "
+                  "(bf16 where the CPU has native bf16, fp16 on CUDA); fp32 is the plain path.")
+
+
+def precision_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--precision, shared by every command that runs a model."""
+    return click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto",
+                        show_default=True, help=PRECISION_HELP)(fn)
+
+
 def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--weights, --device, --strength: the model choice shared by sharpen, preview and webcam."""
+    """--weights, --device, --precision, --strength: the model choice shared by sharpen, preview and webcam."""
     fn = click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
                       help="Blend of model output with the input (1 = full model).")(fn)
+    fn = precision_option(fn)
     fn = click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")(fn)
     fn = click.option("--weights", "--model", "weights", default=None, metavar="NAME|PATH",
                       help="A shipped model name (see `models`) or a checkpoint path. " + PLACEHOLDER_NOTE)(fn)
@@ -84,37 +102,42 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per output.")
 @friendly
 def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weights: str | None, device: str,
-            strength: float, batch_size: int | None, codec: str | None, crf: int | None, preset: str | None,
-            pix_fmt: str | None, start: float, duration: float | None, side_by_side: bool, tile: int | None,
-            quiet: bool, as_json: bool) -> None:
+            precision: str, strength: float, batch_size: int | None, codec: str | None, crf: int | None,
+            preset: str | None, pix_fmt: str | None, start: float, duration: float | None, side_by_side: bool,
+            tile: int | None, quiet: bool, as_json: bool) -> None:
     """Sharpen clips, folders of clips, or still images."""
+    from .options import EncodeSettings, EngineOptions, SharpenOptions
+
+    _setup_logging(quiet)
+    options = SharpenOptions(
+        engine=EngineOptions(weights=weights, device=device, precision=precision, strength=strength, tile=tile,
+                             batch_size=batch_size),
+        encode=EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt),
+        start=start, duration=duration, side_by_side=side_by_side, overwrite=overwrite,
+        progress=not quiet and not as_json)
     from .checkpoint import load_model
     from .engine import resolve_device
     from .jobs import default_output, expand_inputs, sharpen_many, sharpen_one
 
-    _setup_logging(quiet)
-    dev = resolve_device(device)
-    options = dict(model=load_model(weights, dev), weights=weights, device=str(dev), strength=strength,
-                   batch_size=batch_size, codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt,
-                   start=start, duration=duration, side_by_side=side_by_side, overwrite=overwrite, tile=tile,
-                   progress=not quiet and not as_json)
+    model = load_model(weights, resolve_device(device))  # once, so a bad --weights fails before any work
     paths = expand_inputs(list(inputs))
     single = len(inputs) == 1 and not Path(inputs[0]).is_dir()
     if single:
         src = paths[0]
         dst = Path(output) if output else default_output(src)
-        _report(sharpen_one(src, dst, **options), as_json, quiet)
+        _report(sharpen_one(src, dst, options, model), as_json, quiet)
         return
     if not paths:
         raise TruesightError(f"no media files in {', '.join(inputs)}")
 
-    def on_done(src: Path, stats: Any, problem: str | None) -> None:
+    def on_done(src: Path, stats: Any, problem: str | TruesightError | None) -> None:
         if stats is not None:
             _report(stats, as_json, quiet)
         elif not quiet:
-            click.echo(f"{src}: {problem}", err=True)
+            text = error_text(problem) if isinstance(problem, TruesightError) else problem
+            click.echo(f"{src}: {text}", err=True)
 
-    result = sharpen_many(paths, Path(output) if output else None, on_done, **options)
+    result = sharpen_many(paths, Path(output) if output else None, on_done, options, model)
     if not quiet:
         click.echo(f"{len(result.done)} sharpened, {len(result.skipped)} skipped, {len(result.failed)} failed", err=True)
     if result.failed:
@@ -124,10 +147,12 @@ def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weight
 def _report(stats: Any, as_json: bool, quiet: bool) -> None:
     if as_json:
         click.echo(json.dumps({"frames": stats.frames, "seconds": round(stats.seconds, 3),
-                               "fps": round(stats.fps, 2), "output": stats.output}))
+                               "fps": round(stats.fps, 2), "output": stats.output, "device": stats.device,
+                               "model": stats.model, "precision": stats.precision,
+                               "memory_format": stats.memory_format}))
     elif not quiet:
         click.echo(f"{stats.output}: {stats.frames} frames in {stats.seconds:.1f}s ({stats.fps:.1f} fps, "
-                   f"{stats.device}, {stats.model})", err=True)
+                   f"{stats.device} {stats.precision} {stats.memory_format}, {stats.model})", err=True)
 
 
 @main.command()
@@ -153,17 +178,20 @@ def models() -> None:
 @click.option("--size", default="640x360", show_default=True, help="Size of the generated clip when no CLIP is given.")
 @click.option("--seconds", type=click.FloatRange(min=0.5), default=5.0, show_default=True)
 @click.option("--memory", is_flag=True, help="Also compare peak RSS of a 5 s and a 40 s clip.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
+              help="Measure only this precision (default: fp32, auto and each one the device runs natively).")
 @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object.")
 @friendly
 def bench(clip: str | None, device: str, batch_size: int | None, weights: str | None, preset: str | None,
-          crf: int | None, size: str, seconds: float, memory: bool, as_json: bool) -> None:
-    """Measure transcode-only, model-only, pipeline and naive fps in one run."""
+          crf: int | None, size: str, seconds: float, memory: bool, precision: str | None, as_json: bool) -> None:
+    """Measure transcode-only, then model-only, pipeline and naive fps per precision, in one run."""
     from .bench import format_summary, run_bench
 
     _setup_logging(False)
     w, h = _size(size)
     r = run_bench(clip, device=device, batch_size=batch_size, weights=weights, preset=preset, crf=crf,
-                  size=(w, h), seconds=seconds, memory=memory, log=lambda s: click.echo(s, err=True))
+                  size=(w, h), seconds=seconds, memory=memory, precision=precision,
+                  log=lambda s: click.echo(s, err=True))
     click.echo(format_summary(r), err=as_json)
     if as_json:
         click.echo(json.dumps(r))
@@ -254,6 +282,9 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("--edge-weight", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Sobel edge L1 weight w.")
 @click.option("--val-every", type=click.IntRange(min=1), default=None, help="Validate every N steps (default: every epoch).")
 @click.option("--init", default=None, help="Start from these weights (fine-tuning).")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
+              help="auto: bf16 autocast + channels_last on CUDA and on CPUs with native bf16 (AMX/AVX512-BF16), "
+                   "else fp32.")
 @click.option("--resume", is_flag=True, help="Continue exactly from OUT/last.pt.")
 @click.option("-q", "--quiet", is_flag=True)
 @friendly
@@ -262,7 +293,8 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
           scale_min: float, lr: float,
           lr_min: float | None, seed: int, device: str, arch: str, width: int, dilations: str, unshuffle: str,
           dc_window: int, alpha: float,
-          edge_weight: float, val_every: int | None, init: str | None, resume: bool, quiet: bool) -> None:
+          edge_weight: float, val_every: int | None, init: str | None, precision: str, resume: bool,
+          quiet: bool) -> None:
     """Train a student on GoPro-layout pairs (works under torchrun too)."""
     import json as _json
 
@@ -276,7 +308,7 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
                       lr_min=lr_min, seed=seed, device=device, arch=arch, width=width, dilations=dil,
                       unshuffle=int(unshuffle), dc_window=dc_window,
                       alpha=alpha, edge_weight=edge_weight, val_every=val_every, resume=resume,
-                      progress=not quiet, init=init)
+                      progress=not quiet, init=init, precision=precision)
     try:
         from .model import student_config
         from .training.train import arch_fields
@@ -291,9 +323,13 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
 @main.command(name="eval")
 @click.option("--data", required=True, help="GoPro-layout ROOT (scores its test/ split if present, else all).")
 @click.option("--weights", "--model", "weights", default=None, metavar="NAME|PATH")
+@click.option("--teacher", default=None, metavar="DIR",
+              help="Score the DMPHN teacher (its weights folder) instead of a student: "
+                   "the teacher's gain on a synthetic set measures how real its blur is.")
 @click.option("--input", "inputs", default="blur_gamma", show_default=True,
               help="Input sub-folder (blur, blur_gamma, or sharp to measure harm to sharp frames).")
 @click.option("--device", default="auto", show_default=True)
+@precision_option
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N pairs.")
 @click.option("--last", "last", type=click.IntRange(min=1), default=None,
               help="Score only the last N frames of each sequence (e.g. frames held out by train --val-last).")
@@ -301,25 +337,36 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
 @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object.")
 @click.option("-q", "--quiet", is_flag=True)
 @friendly
-def evaluate(data: str, weights: str | None, inputs: str, device: str, limit: int | None, last: int | None,
-             save: str | None, as_json: bool, quiet: bool) -> None:
-    """Score a model on blurry/sharp pairs against the input and an unsharp-mask baseline."""
+def evaluate(data: str, weights: str | None, teacher: str | None, inputs: str, device: str, precision: str,
+             limit: int | None, last: int | None, save: str | None, as_json: bool, quiet: bool) -> None:
+    """Score a model (or the teacher) on blurry/sharp pairs against the input and an unsharp mask."""
     from .checkpoint import load_model, model_label
     from .engine import resolve_device
+    from .numerics import choose
+    from .stills import read_rgb
     from .training.data import find_pairs, holdout_last
     from .training.evaluate import evaluate_pairs, one_input_per_frame
 
     _setup_logging(quiet)
+    if teacher is not None and weights is not None:
+        raise TruesightError("--teacher and --weights each name the model to score: give one")
     dev = resolve_device(device)
     names = tuple(inputs.split(","))
     pairs = one_input_per_frame(find_pairs([data], names, split="test"), names)
     if last:
         pairs = holdout_last(pairs, last)[1]
     pairs = pairs[:limit]
-    r = evaluate_pairs(load_model(weights, dev), pairs, dev, save_dir=save, progress=not quiet)
-    r = {"model": model_label(weights), "input": inputs, **r}
+    if teacher is not None:
+        from .training.teacher import load_teacher
+        model, label = load_teacher(teacher, dev), "dmphn-teacher"
+    else:
+        model, label = load_model(weights, dev), model_label(weights)
+    first = read_rgb(pairs[0].blurry) if pairs else None
+    numerics = choose(model, dev, precision, (first.shape[1], first.shape[0]) if first is not None else (640, 360))
+    r = evaluate_pairs(model, pairs, dev, save_dir=save, progress=not quiet, numerics=numerics)
+    r = {"model": label, "input": inputs, "precision": numerics.precision, "memory_format": numerics.memory_format, **r}
     if not quiet:
-        click.echo(f"{r['n']} pairs ({inputs}), model {r['model']}:\n"
+        click.echo(f"{r['n']} pairs ({inputs}), model {r['model']} ({numerics.label}):\n"
                    f"  output  PSNR {r['psnr']:.3f} dB  SSIM {r['ssim']:.4f}\n"
                    f"  input   PSNR {r['input_psnr']:.3f} dB  SSIM {r['input_ssim']:.4f}\n"
                    f"  unsharp PSNR {r['unsharp_psnr']:.3f} dB  SSIM {r['unsharp_ssim']:.4f}\n"
@@ -348,12 +395,18 @@ def profile(width: tuple[int, ...], seconds: float, as_json: bool) -> None:
 
 
 
-def _engine(weights: str | None, device: str, strength: float) -> tuple[Any, str]:
+def _engine_factory(weights: str | None, device: str, precision: str, strength: float) -> tuple[Any, str, Any]:
+    """(make_engine(frame size), model label, device) for the preview and the webcam."""
     from .checkpoint import load_model, model_label
     from .engine import Sharpener, resolve_device
 
     dev = resolve_device(device)
-    return Sharpener(load_model(weights, dev), dev, strength=strength), model_label(weights)
+    model = load_model(weights, dev)
+
+    def make(size: tuple[int, int]) -> Any:
+        return Sharpener(model, dev, precision=precision, strength=strength, frame_size=size)
+
+    return make, model_label(weights), dev
 
 
 @main.command()
@@ -364,18 +417,19 @@ def _engine(weights: str | None, device: str, strength: float) -> tuple[Any, str
 @click.option("--save-png", type=click.Path(), default=None, help="Also write each original | sharpened frame here.")
 @click.option("--no-window", is_flag=True, help="Headless: only --save-png output.")
 @friendly
-def preview(clip: str, weights: str | None, device: str, strength: float, start: float, frames: int | None,
-            save_png: str | None, no_window: bool) -> None:
+def preview(clip: str, weights: str | None, device: str, precision: str, strength: float, start: float,
+            frames: int | None, save_png: str | None, no_window: bool) -> None:
     """Play a clip with original and sharpened side by side (space pause, arrows step, s split,
-    +/- strength, q quit; drag the split line with the mouse)."""
+    +/- strength from --strength, q quit; drag the split line with the mouse)."""
     from .preview import preview_clip, require_display
 
     if no_window and not save_png:
         raise TruesightError("--no-window needs --save-png DIR (nothing would be shown or saved)")
     if not no_window:
         require_display()
-    engine, label = _engine(weights, device, 1.0)
-    n = preview_clip(clip, engine, label, start=start, frames=frames, save_png=save_png, window=not no_window)
+    make, label, _ = _engine_factory(weights, device, precision, 1.0)  # the viewer blends by its strength
+    n = preview_clip(clip, make, label, start=start, frames=frames, save_png=save_png, window=not no_window,
+                     strength=strength)
     click.echo(f"previewed {n} frames", err=True)
 
 
@@ -389,8 +443,8 @@ def preview(clip: str, weights: str | None, device: str, strength: float, start:
 @click.option("--frames", type=click.IntRange(min=1), default=None, help="Stop after N frames.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line: frames, seconds, fps, processing size.")
 @friendly
-def webcam(source: str, weights: str | None, device: str, strength: float, record: str | None, no_window: bool,
-           max_side: int | None, frames: int | None, as_json: bool) -> None:
+def webcam(source: str, weights: str | None, device: str, precision: str, strength: float, record: str | None,
+           no_window: bool, max_side: int | None, frames: int | None, as_json: bool) -> None:
     """Live before|after preview from a camera (or a file/stream via --source)."""
     from .preview import require_display, run_webcam
 
@@ -399,16 +453,15 @@ def webcam(source: str, weights: str | None, device: str, strength: float, recor
         check_output(Path(source), Path(record), overwrite=True)
     if not no_window:
         require_display()
-    engine, label = _engine(weights, device, strength)
-    side = max_side if max_side is not None else (None if engine.device.type == "cuda" else 640)
-    st = run_webcam(source, engine, label, record=record, window=not no_window, max_side=side, max_frames=frames)
+    make, label, dev = _engine_factory(weights, device, precision, strength)
+    side = max_side if max_side is not None else (None if dev.type == "cuda" else 640)
+    st = run_webcam(source, make, label, record=record, window=not no_window, max_side=side, max_frames=frames)
     msg = {"frames": st.frames, "seconds": round(st.seconds, 2), "fps": round(st.fps, 2),
-           "processing": f"{st.processing_size[0]}x{st.processing_size[1]}", "device": str(engine.device),
-           "model": label, "recorded": st.recorded}
+           "processing": f"{st.processing_size[0]}x{st.processing_size[1]}", "device": st.device,
+           "numerics": st.numerics, "model": label, "recorded": st.recorded}
     click.echo(json.dumps(msg) if as_json else
-               f"{st.frames} frames, {st.fps:.1f} fps, processing {msg['processing']} on {msg['device']} ({label})",
-               err=not as_json)
-
+               f"{st.frames} frames, {st.fps:.1f} fps, processing {msg['processing']} on {st.device} "
+               f"{st.numerics} ({label})", err=not as_json)
 
 
 @main.command()

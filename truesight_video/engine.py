@@ -6,6 +6,7 @@ event, so nothing on the hot path calls synchronize(). On a CPU, batches can run
 each with its share of the cores, several frames at once."""
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -14,8 +15,9 @@ import torch
 import torch.nn as nn
 
 from .colour import ColourSpec, rgb_to_yuv, yuv_to_rgb
-from .errors import TruesightError
+from .errors import ParameterError
 from .model import run_tiled, tile_overlap
+from .numerics import choose, prepare, run
 
 Planes = tuple[np.ndarray, ...]
 
@@ -26,11 +28,11 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise TruesightError(f"--device {name}: no CUDA GPU is available (use --device cpu or auto)")
+        raise ParameterError("device", f"{name}: no CUDA GPU is available (use cpu or auto)")
     try:
         return torch.device(name)
     except RuntimeError:
-        raise TruesightError(f"unknown --device {name!r} (use auto, cpu or cuda)") from None
+        raise ParameterError("device", f"{name!r} is unknown (use auto, cpu or cuda)") from None
 
 
 def default_batch_size(device: torch.device) -> int:
@@ -48,6 +50,12 @@ def cpu_workers(device: torch.device, width: int, height: int) -> int:
     if device.type == "cuda" or width * height > CPU_WORKERS_MAX_PIXELS:
         return 1
     return min(2, torch.get_num_threads())
+
+
+def _cudnn_autotune() -> contextlib.AbstractContextManager:
+    """cuDNN picks its fastest kernels once per frame size, only inside the engine's own calls."""
+    b = torch.backends.cudnn
+    return b.flags(enabled=b.enabled, benchmark=True, deterministic=b.deterministic, allow_tf32=b.allow_tf32)
 
 
 def _to_signed(a: np.ndarray) -> np.ndarray:
@@ -87,20 +95,21 @@ class Sharpener:
     torch on its share of the cores; keep `depth` batches in flight to use them all, and close() the
     engine (or use it in a `with`) to stop the threads and give torch its thread count back."""
 
-    def __init__(self, model: nn.Module, device: torch.device, strength: float = 1.0,
-                 tile: int | None = None, workers: int = 1) -> None:
+    def __init__(self, model: nn.Module, device: torch.device, *, precision: str = "auto",
+                 strength: float = 1.0, tile: int | None = None, workers: int = 1,
+                 frame_size: tuple[int, int] = (640, 360)) -> None:
         if not 0.0 <= strength <= 1.0:
-            raise TruesightError(f"--strength must be in 0..1, got {strength}")
+            raise ParameterError("strength", f"must be in 0..1, got {strength}")
         if workers < 1 or (workers > 1 and device.type == "cuda"):
-            raise TruesightError(f"workers must be 1 on CUDA and >= 1 on a CPU, got {workers}")
+            raise ParameterError("workers", f"must be 1 on CUDA and >= 1 on a CPU, got {workers}")
         self.device = device
         self.cuda = device.type == "cuda"
-        self.dtype = torch.float16 if self.cuda else torch.float32
-        self.model = model.to(device=device, dtype=self.dtype).eval()
+        # the numerics are probed before worker threads split the cores, on the frame size that will run
+        self.numerics = choose(model, device, precision, frame_size)
+        self.dtype = self.numerics.weight_dtype
+        self.model = prepare(model, device, self.numerics)  # a copy: the caller's model is left as it was
         if self.cuda:
-            self.model = self.model.to(memory_format=torch.channels_last)
             self.copy_stream = torch.cuda.Stream(device)
-            torch.backends.cudnn.benchmark = True  # fixed frame sizes: let cuDNN pick its kernels once
         self.strength = strength
         self.overlap = tile_overlap(model)
         self.tile = None
@@ -108,7 +117,7 @@ class Sharpener:
             f = getattr(getattr(model, "config", None), "align", 1)
             self.tile = max(tile, 2 * self.overlap + 8 * f) // f * f
             if self.tile <= 2 * self.overlap:
-                raise TruesightError(f"--tile {tile} is too small for this model (overlap {self.overlap})")
+                raise ParameterError("tile", f"{tile} is too small for this model (overlap {self.overlap})")
         self._slots: dict[int, dict[str, object]] = {}
         self._k = 0
         self.depth = workers
@@ -137,9 +146,12 @@ class Sharpener:
     def sharpen_rgb(self, x: torch.Tensor) -> torch.Tensor:
         """Sharpen float RGB (B,3,H,W) in [0,1] on the engine's device; returns the same dtype."""
         x = x.to(self.device, self.dtype)
-        if self.cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
-        y = run_tiled(self.model, x, self.tile, self.overlap) if self.tile else self.model(x)
+        with _cudnn_autotune() if self.cuda else contextlib.nullcontext():
+            if self.tile:
+                y = run_tiled(lambda t: run(self.model, t, self.numerics), x, self.tile, self.overlap)
+            else:
+                y = run(self.model, x, self.numerics)
+        y = y.to(x.dtype)
         if self.strength < 1.0:
             y = x + self.strength * (y - x)
         return y

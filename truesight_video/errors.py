@@ -1,8 +1,16 @@
-"""The one exception type the library raises for bad input; the CLI maps it to a one-line error."""
+"""The exceptions the library raises for bad input; the CLI maps them to a one-line error."""
 
 
 class TruesightError(Exception):
     """A user-facing error whose message names the bad value."""
+
+
+class ParameterError(TruesightError, ValueError):
+    """A bad value of a named library parameter (e.g. 'batch_size'); the CLI names its flag instead."""
+
+    def __init__(self, param: str, problem: str) -> None:
+        self.param, self.problem = param, problem
+        super().__init__(f"{param} {problem}")
 
 
 def first_line(e: BaseException) -> str:

@@ -1,15 +1,18 @@
 """Turning the command line's inputs into (input, output) jobs and running them one by one."""
 from __future__ import annotations
 
-import os
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import TruesightError
+from .options import EncodeSettings, SharpenOptions
 from .pipeline import Stats, check_output, sharpen_video
 from .stills import IMAGE_EXTS, is_image, read_rgb, to_tensor, to_uint8, write_rgb
+
+log = logging.getLogger("truesight_video")
 
 MEDIA_EXTS = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".mts", ".m2ts", ".ts", ".flv", ".mpg",
               ".mpeg", ".wmv", ".3gp", ".ogv"}
@@ -45,53 +48,61 @@ class BatchResult:
 
     done: list[Stats]
     skipped: list[Path]
-    failed: list[tuple[Path, str]]
+    failed: list[tuple[Path, TruesightError]]
 
 
-def sharpen_image(src: Path, dst: Path, engine_factory: Callable[[], Any], overwrite: bool) -> Stats:
-    """Sharpen one still image."""
-    check_output(src, dst, overwrite)
+def sharpen_image(src: Path, dst: Path, options: SharpenOptions, model: Any = None) -> Stats:
+    """Sharpen one still image (original | sharpened with side_by_side)."""
+    from .checkpoint import load_model, model_label
+    from .compose import compose
+    from .engine import Sharpener, resolve_device
+
+    check_output(src, dst, options.overwrite)
+    ignored = [what for what, unset in (("a start time", options.start == 0), ("a duration", options.duration is None),
+                                        ("encoder settings", options.encode == EncodeSettings())) if not unset]
+    if ignored:
+        log.warning("%s is a still image: %s do not apply; ignored", src.name, " and ".join(ignored))
+    eng = options.engine
+    dev = resolve_device(eng.device)
     t0 = time.perf_counter()
     rgb = read_rgb(src)
-    engine = engine_factory()
-    out = engine.sharpen_rgb(to_tensor(rgb))
-    write_rgb(dst, to_uint8(out))
+    net = model if model is not None else load_model(eng.weights, dev)
+    with Sharpener(net, dev, precision=eng.precision, strength=eng.strength, tile=eng.tile,
+                   frame_size=(rgb.shape[1], rgb.shape[0])) as engine:
+        out = to_uint8(engine.sharpen_rgb(to_tensor(rgb)))
+    if options.side_by_side:
+        out = compose(rgb, out, "side")
+    write_rgb(dst, out)
     s = time.perf_counter() - t0
-    return Stats(frames=1, seconds=s, fps=1 / s, output=str(dst), width=rgb.shape[1], height=rgb.shape[0],
-                 device=str(engine.device), model=type(engine.model).__name__)
+    return Stats(frames=1, seconds=s, fps=1 / s, output=str(dst), width=out.shape[1], height=out.shape[0],
+                 device=str(dev), model=model_label(eng.weights), precision=engine.numerics.precision,
+                 memory_format=engine.numerics.memory_format)
 
 
-def sharpen_one(src: Path, dst: Path, **options: Any) -> Stats:
+def sharpen_one(src: Path, dst: Path, options: SharpenOptions, model: Any = None) -> Stats:
     """Sharpen a clip or a still image into dst."""
     if is_image(src) and src.exists():
-        from .checkpoint import load_model
-        from .engine import Sharpener, resolve_device
-
-        dev = resolve_device(options.get("device", "auto"))
-        def factory() -> Any:
-            return Sharpener(options.get("model") or load_model(options.get("weights"), dev), dev,
-                             strength=options.get("strength", 1.0), tile=options.get("tile"))
-        return sharpen_image(src, dst, factory, options.get("overwrite", False))
-    return sharpen_video(src, dst, **options)
+        return sharpen_image(src, dst, options, model)
+    return sharpen_video(src, dst, options, model=model)
 
 
-def sharpen_many(inputs: list[Path], out_dir: Path | None, on_done: Callable[[Path, Stats | None, str | None], None],
-                 **options: Any) -> BatchResult:
+def sharpen_many(inputs: list[Path], out_dir: Path | None, on_done: Callable[[Path, Stats | None, str | TruesightError | None], None],
+                 options: SharpenOptions, model: Any = None) -> BatchResult:
     """Sharpen several inputs; skip those whose output exists (so a stopped batch resumes)."""
     if out_dir is not None and not out_dir.is_dir():
         raise TruesightError(f"output folder does not exist: {out_dir}")
     done, skipped, failed = [], [], []
     for src in inputs:
         dst = default_output(src, out_dir)
-        if dst.exists() and not options.get("overwrite"):
+        if dst.exists() and not options.overwrite:
             skipped.append(src)
             on_done(src, None, "skipped (output exists)")
             continue
         try:
-            stats = sharpen_one(src, dst, **options)
+            stats = sharpen_one(src, dst, options, model)
         except TruesightError as e:
-            failed.append((src, str(e)))
-            on_done(src, None, str(e))
+            failed.append((src, e))
+            on_done(src, None, e)
             continue
         done.append(stats)
         on_done(src, stats, None)

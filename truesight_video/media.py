@@ -5,7 +5,7 @@ import io
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -13,6 +13,7 @@ import av
 import numpy as np
 
 from .errors import TruesightError, first_line
+from .options import EncodeSettings
 
 log = logging.getLogger("truesight_video")
 
@@ -68,17 +69,6 @@ class Frame:
     planes: tuple[np.ndarray, ...]
     pts: int | None
     time: float
-
-
-@dataclass(frozen=True)
-class EncodeSettings:
-    """Encoder choice; None fields follow the input."""
-
-    codec: str | None = None
-    crf: int | None = None
-    preset: str | None = None
-    pix_fmt: str | None = None
-    threads: int = 0
 
 
 def _open_input(path: str | os.PathLike) -> av.container.InputContainer:
@@ -389,8 +379,6 @@ class VideoWriter:
             vs = out.add_stream(codec, rate=info.rate if info.rate else None)
         except (av.FFmpegError, ValueError) as e:
             raise TruesightError(f"cannot write {codec} into {out.format.name} ({first_line(e)}); choose another --codec or extension") from None
-        if settings.crf is not None and not 0 <= settings.crf <= 63:
-            raise TruesightError(f"--crf must be in 0..63, got {settings.crf}")
         vs.width, vs.height, vs.pix_fmt = self.width, self.height, self.pix_fmt
         vs.time_base = info.time_base
         vs.codec_context.time_base = info.time_base

@@ -11,6 +11,14 @@ import torch.nn.functional as F
 _EPS = 1e-4
 
 
+def full_precision(conv: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """conv(x) outside autocast, for the first and last layers: the first sees 8-bit (or deeper)
+    pixels, which bf16's 8-bit mantissa would round by up to a third of a level (an error the
+    sharpening then amplifies), the last writes the correction itself."""
+    with torch.autocast(x.device.type, enabled=False):
+        return conv(x.to(conv.weight.dtype))
+
+
 @dataclass(frozen=True)
 class StudentConfig:
     """Architecture of StudentCNN_v3: width, the dilation of each 3x3 conv, pixel-unshuffle factor."""
@@ -62,11 +70,11 @@ class StudentCNN_v3(nn.Module):
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         z = F.pixel_unshuffle(x, f) if f > 1 else x
-        a = F.leaky_relu(self.head(z), 0.1)
+        a = F.leaky_relu(full_precision(self.head, z), 0.1)
         for conv in self.body:
             a = a + F.leaky_relu(conv(a), 0.1)
         # the skip path stays in fp32 so half-precision inference cannot shift sharp content
-        logits = torch.logit(z.float().clamp(_EPS, 1 - _EPS)) + self.tail(a).float()
+        logits = torch.logit(z.float().clamp(_EPS, 1 - _EPS)) + full_precision(self.tail, a).float()
         y = torch.sigmoid(logits)
         y = F.pixel_shuffle(y, f) if f > 1 else y
         y = y[..., :h, :w]
@@ -129,7 +137,7 @@ class MultiScaleStudent(nn.Module):
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         act = lambda t: F.leaky_relu(t, 0.1)  # noqa: E731
         z = F.pixel_unshuffle(x, 2)
-        e0 = act(self.head(z))
+        e0 = act(full_precision(self.head, z))
         e0 = e0 + act(self.enc0(e0))
         e1 = act(self.down1(e0))
         e1 = e1 + act(self.enc1(e1))
@@ -140,7 +148,7 @@ class MultiScaleStudent(nn.Module):
         d1 = d1 + act(self.dec1(d1))
         d0 = e0 + F.interpolate(self.up1(d1), scale_factor=2, mode="bilinear", align_corners=False)
         d0 = d0 + act(self.dec0(d0))
-        logits = torch.logit(z.float().clamp(_EPS, 1 - _EPS)) + self.tail(d0).float()
+        logits = torch.logit(z.float().clamp(_EPS, 1 - _EPS)) + full_precision(self.tail, d0).float()
         y = F.pixel_shuffle(torch.sigmoid(logits), 2)[..., :h, :w]
         if self.config.dc_window:
             y = remove_local_mean(y, x[..., :h, :w].float(), self.config.dc_window)

@@ -18,7 +18,8 @@ from .colour import info_spec
 from .engine import Sharpener, cpu_workers, default_batch_size, resolve_device
 from .errors import TruesightError, first_line
 from .fsutil import atomic_path
-from .media import EncodeSettings, Frame, VideoReader, VideoWriter
+from .media import Frame, VideoReader, VideoWriter
+from .options import EncodeSettings, SharpenOptions
 
 _END = object()
 QUEUE_BATCHES = 3
@@ -39,6 +40,8 @@ class Stats:
     height: int
     device: str
     model: str
+    precision: str = "fp32"
+    memory_format: str = "contiguous"
 
 
 class _Stop(Exception):
@@ -81,38 +84,35 @@ def check_output(src: Path, dst: Path, overwrite: bool) -> None:
         raise TruesightError(f"output folder is not writable: {parent}")
 
 
-def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, *, model: Any = None,
-                  weights: str | None = None, device: str = "auto", batch_size: int | None = None,
-                  strength: float = 1.0, codec: str | None = None, crf: int | None = None,
-                  preset: str | None = None, pix_fmt: str | None = None, start: float = 0.0,
-                  duration: float | None = None, side_by_side: bool = False, overwrite: bool = False,
-                  progress: bool = True, tile: int | None = None, workers: int | None = None) -> Stats:
-    """Sharpen a clip into dst (atomically), keeping audio, subtitles, timing and colour tags."""
+def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, options: SharpenOptions | None = None, *,
+                  model: Any = None, **values: Any) -> Stats:
+    """Sharpen a clip into dst (atomically), keeping audio, subtitles, timing and colour tags.
+    options (or keyword values of its fields, e.g. device="cpu", crf=20) say how; model, if given,
+    is used instead of loading options.engine.weights."""
+    opts = SharpenOptions.build(options, **values)
+    eng = opts.engine
     src, dst = Path(src), Path(dst)
-    dev = resolve_device(device)
-    batch_size = default_batch_size(dev) if batch_size is None else batch_size
-    if batch_size < 1:
-        raise TruesightError(f"--batch-size must be >= 1, got {batch_size}")
-    if duration is not None and duration <= 0:
-        raise TruesightError(f"--duration must be > 0, got {duration}")
-    check_output(src, dst, overwrite)
-    net = model if model is not None else load_model(weights, dev)
-    settings = EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt)
+    dev = resolve_device(eng.device)
+    batch_size = eng.batch_size or default_batch_size(dev)
+    check_output(src, dst, opts.overwrite)
+    net = model if model is not None else load_model(eng.weights, dev)
     t0 = time.perf_counter()
-    with VideoReader(src, start=start, duration=duration) as reader, atomic_path(dst) as tmp:
+    with VideoReader(src, start=opts.start, duration=opts.duration) as reader, atomic_path(dst) as tmp:
         info = reader.info
+        tile = eng.tile
         if tile is None and info.width * info.height > AUTO_TILE_ABOVE:
             tile = AUTO_TILE
         spec = info_spec(info)
-        out_width = info.width * 2 if side_by_side else info.width
-        with Sharpener(net, dev, strength=strength, tile=tile,
-                       workers=cpu_workers(dev, info.width, info.height) if workers is None else workers) as engine:
-            frames = _run(reader, engine, spec, tmp, settings, batch_size, out_width, side_by_side,
-                          progress, dst.suffix)
+        out_width = info.width * 2 if opts.side_by_side else info.width
+        workers = cpu_workers(dev, info.width, info.height) if eng.workers is None else eng.workers
+        with Sharpener(net, dev, precision=eng.precision, strength=eng.strength, tile=tile, workers=workers,
+                       frame_size=(info.width, info.height)) as engine:
+            frames = _run(reader, engine, spec, tmp, opts.encode, batch_size, out_width, opts.side_by_side,
+                          opts.progress, dst.suffix)
     seconds = time.perf_counter() - t0
     return Stats(frames=frames, seconds=seconds, fps=frames / seconds if seconds else 0.0, output=str(dst),
-                 width=out_width, height=info.height, device=str(dev),
-                 model=model_label(weights))
+                 width=out_width, height=info.height, device=str(dev), model=model_label(eng.weights),
+                 precision=engine.numerics.precision, memory_format=engine.numerics.memory_format)
 
 
 def _run(reader: VideoReader, engine: Sharpener, spec: Any, tmp: Path, settings: EncodeSettings,
@@ -124,7 +124,7 @@ def _run(reader: VideoReader, engine: Sharpener, spec: Any, tmp: Path, settings:
     errors: list[BaseException] = []
     written = [0]
     bar = tqdm(total=info.frames or None, unit="frame", disable=not progress, dynamic_ncols=True,
-               desc=Path(info.path).name[:30], leave=False)
+               desc=Path(info.path).name[:30], leave=False, postfix=engine.numerics.label)
 
     def decode() -> None:
         try:

@@ -96,16 +96,22 @@ def handle_key(state: ViewState, key: int) -> str | None:
     return None
 
 
-def preview_clip(path: str, engine: Sharpener, label: str, start: float = 0.0, frames: int | None = None,
-                 save_png: str | None = None, window: bool = True) -> int:
+EngineFactory = Callable[[tuple[int, int]], Sharpener]  # (width, height) that will run -> engine
+
+
+def preview_clip(path: str, make_engine: EngineFactory, label: str, start: float = 0.0, frames: int | None = None,
+                 save_png: str | None = None, window: bool = True, strength: float = 1.0) -> int:
     """Play original | sharpened in a window at the clip's rate, dropping display frames (never
-    decoding) when the machine cannot keep up. Returns the number of frames processed."""
+    decoding) when the machine cannot keep up; strength is where the +/- keys start. Returns the
+    number of frames processed."""
     import cv2
 
-    from .media import iter_rgb_timed
+    from .media import iter_rgb_timed, probe
 
     if window:
         require_display()
+    info = probe(path)
+    engine = make_engine((info.width, info.height))
     if save_png:
         Path(save_png).mkdir(parents=True, exist_ok=True)
     history: collections.deque = collections.deque(maxlen=120)
@@ -114,7 +120,7 @@ def preview_clip(path: str, engine: Sharpener, label: str, start: float = 0.0, f
     lock = threading.Lock()
     want_more = threading.Event()
     want_more.set()
-    state = ViewState()
+    state = ViewState(strength=strength)
     errors: list[BaseException] = []
     fps_meter = [0.0]
 
@@ -138,7 +144,8 @@ def preview_clip(path: str, engine: Sharpener, label: str, start: float = 0.0, f
                     history.append((rgb, out, t, rate))
                     latest[0] = len(history) - 1
                 if save_png:
-                    img = compose(rgb, out, "side", info=f"t={t:.2f}s {label}")
+                    img = compose(rgb, blend(rgb, out, state.strength), "side",
+                                  info=f"t={t:.2f}s {label} strength {state.strength:.1f}")
                     cv2.imwrite(str(Path(save_png) / f"frame_{i:06d}.png"), img[..., ::-1])
         except BaseException as e:
             errors.append(e)
@@ -171,7 +178,7 @@ def preview_clip(path: str, engine: Sharpener, label: str, start: float = 0.0, f
                 item = history[cursor] if cursor is not None and history else None
             if item is not None:
                 rgb, out, t, rate = item
-                info = f"{label} | {engine.device.type} | {fps_meter[0]:.1f} fps | strength {state.strength:.1f} | t={t:.2f}s" + (" | paused" if state.paused else "")
+                info = f"{label} | {engine.device.type} {engine.numerics.label} | {fps_meter[0]:.1f} fps | strength {state.strength:.1f} | t={t:.2f}s" + (" | paused" if state.paused else "")
                 view = compose(rgb, blend(rgb, out, state.strength), state.mode, state.split, info=info)
                 if not sized:
                     cv2.resizeWindow(name, view.shape[1], view.shape[0])
@@ -197,6 +204,7 @@ def preview_clip(path: str, engine: Sharpener, label: str, start: float = 0.0, f
         state.quit = True
         cv2.destroyAllWindows()
     th.join()
+    engine.close()
     if errors:
         raise errors[0]
     return len(history) if frames is None else min(len(history), frames)
@@ -232,9 +240,11 @@ class WebcamStats:
     fps: float
     processing_size: tuple[int, int]
     recorded: str | None
+    device: str = "cpu"
+    numerics: str = "fp32 contiguous"
 
 
-def run_webcam(source: str, engine: Sharpener, label: str, record: str | None = None, window: bool = True,
+def run_webcam(source: str, make_engine: EngineFactory, label: str, record: str | None = None, window: bool = True,
                max_side: int | None = None, max_frames: int | None = None,
                on_frame: Callable[[int, float], None] | None = None) -> WebcamStats:
     """Live before|after: a camera always gives the newest frame (stale ones dropped); a file source
@@ -253,6 +263,11 @@ def run_webcam(source: str, engine: Sharpener, label: str, record: str | None = 
         raise TruesightError(f"cannot read from {'camera ' + source if is_camera else source} (busy or empty)")
     h, w = first.shape[:2]
     proc = processing_size(w, h, max_side)
+    try:
+        engine = make_engine(proc)
+    except BaseException:
+        cap.release()
+        raise
     rate = cap.get(cv2.CAP_PROP_FPS) or 25.0
     rate = rate if 1 <= rate <= 240 else 25.0
     newest: list[Any] = [first]
@@ -268,8 +283,9 @@ def run_webcam(source: str, engine: Sharpener, label: str, record: str | None = 
             if not ok2:
                 return
 
-    if is_camera:
-        threading.Thread(target=grab, daemon=True, name="grab").start()
+    grabber = threading.Thread(target=grab, daemon=True, name="grab") if is_camera else None
+    if grabber is not None:
+        grabber.start()
     name = "TrueSight webcam (q quit)"
     if window:
         os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
@@ -296,7 +312,8 @@ def run_webcam(source: str, engine: Sharpener, label: str, record: str | None = 
                 out = sharpen_rgb_frame(engine, rgb, proc)
                 step = 1.0 / max(time.perf_counter() - t1, 1e-6)
                 fps = step if n == 0 else 0.9 * fps + 0.1 * step
-                info = f"{label} | {engine.device.type} | {fps:.1f} fps | processing {proc[0]}x{proc[1]}"
+                info = (f"{label} | {engine.device.type} {engine.numerics.label} | {fps:.1f} fps | "
+                        f"processing {proc[0]}x{proc[1]}")
                 img = compose(rgb, out, "side", info=info)
                 if writer is not None:
                     writer.write(img)
@@ -309,8 +326,11 @@ def run_webcam(source: str, engine: Sharpener, label: str, record: str | None = 
                         break
     finally:
         stop.set()
+        if grabber is not None:
+            grabber.join(timeout=2.0)  # a read in flight ends within a frame; release only after it
         cap.release()
+        engine.close()
         if window:
             cv2.destroyAllWindows()
     secs = time.perf_counter() - t0
-    return WebcamStats(n, secs, n / secs if secs else 0.0, proc, record)
+    return WebcamStats(n, secs, n / secs if secs else 0.0, proc, record, str(engine.device), engine.numerics.label)

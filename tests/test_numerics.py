@@ -1,0 +1,123 @@
+"""Precision and memory layout: auto follows the processor, bf16 stays within half a level of fp32,
+fp32 is the plain path bit for bit, and what ran is reported."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from media_factory import make_clip
+from truesight_video import numerics
+from truesight_video.checkpoint import load_model
+from truesight_video.cli import main
+from truesight_video.engine import Sharpener
+from truesight_video.errors import ParameterError
+from truesight_video.model import UnsharpMask
+
+CPU = torch.device("cpu")
+STUDENTS = ("multiscale-student", "studentcnn-v3")
+
+
+def _frame(w: int = 256, h: int = 176) -> torch.Tensor:
+    return numerics.probe_image(w, h)
+
+
+@pytest.mark.parametrize("name", STUDENTS)
+@pytest.mark.parametrize("tile", [None, 128])
+def test_bf16_stays_within_half_a_level_of_fp32(name, tile):
+    model = load_model(name)
+    x = _frame()
+    ref = Sharpener(model, CPU, precision="fp32", tile=tile).sharpen_rgb(x)
+    bf16 = Sharpener(model, CPU, precision="bf16", tile=tile)
+    assert (bf16.numerics.precision, bf16.numerics.memory_format) == ("bf16", "channels_last")
+    y = bf16.sharpen_rgb(x)
+    assert y.dtype == torch.float32
+    assert (y - ref).abs().max().item() * 255 <= numerics.MAX_DIFF_LEVELS
+
+
+@pytest.mark.parametrize("name", STUDENTS)
+def test_bf16_on_a_real_gopro_frame_stays_within_half_a_level(shared_dir, name):
+    from truesight_video.stills import read_rgb, to_tensor
+
+    frame = shared_dir / "data/gopro-sample/train/GOPR0372_07_00/blur/000125.webp"  # the worst one measured
+    x = to_tensor(read_rgb(frame))
+    model = load_model(name)
+    ref = Sharpener(model, CPU, precision="fp32").sharpen_rgb(x)
+    y = Sharpener(model, CPU, precision="bf16", tile=512).sharpen_rgb(x)  # tiled as well
+    assert (y - ref).abs().max().item() * 255 <= numerics.MAX_DIFF_LEVELS
+
+
+@pytest.mark.parametrize("name", STUDENTS)
+def test_fp32_is_the_plain_path_bit_for_bit_and_leaves_the_model_alone(name):
+    model = load_model(name)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = _frame(96, 64)
+    with torch.inference_mode():
+        plain = model(x)
+    engine = Sharpener(model, CPU, precision="fp32")
+    assert engine.numerics.plain
+    assert torch.equal(engine.sharpen_rgb(x), plain)
+    Sharpener(model, CPU, precision="bf16")  # converting a copy, never the caller's model
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert next(model.parameters()).dtype == torch.float32
+    assert next(model.parameters()).is_contiguous()
+
+
+@pytest.mark.parametrize("support,expect", [
+    ("none", {("fp32", False), ("fp32", True)}),
+    ("emulated", {("fp32", False), ("fp32", True), ("bf16", True)}),
+    ("native", {("fp32", False), ("fp32", True), ("bf16", True)}),
+])
+def test_auto_only_considers_what_the_cpu_offers(monkeypatch, support, expect):
+    monkeypatch.setattr(numerics, "cpu_bf16", lambda: support)
+    found = numerics.candidates(CPU, "auto")
+    assert {(n.precision, n.channels_last) for n in found} == expect
+    assert found[0].plain  # the baseline every other option is timed against
+
+
+def test_auto_never_picks_bf16_without_it(monkeypatch):
+    monkeypatch.setattr(numerics, "cpu_bf16", lambda: "none")
+    monkeypatch.setattr(numerics, "_CHOSEN", {})
+    chosen = numerics.choose(load_model("multiscale-student"), CPU, "auto", (160, 96))
+    assert chosen.precision == "fp32" and chosen.why.startswith("auto")
+
+
+def test_auto_rejects_a_faster_option_that_strays_from_fp32(monkeypatch):
+    class Drifty(torch.nn.Module):
+        """Shifts its output by two levels under bf16 autocast: fast but wrong."""
+
+        def forward(self, x):
+            bf16 = torch.is_autocast_enabled("cpu")
+            return x + (2 / 255 if bf16 else 0.0)
+
+    monkeypatch.setattr(numerics, "cpu_bf16", lambda: "native")
+    monkeypatch.setattr(numerics, "_CHOSEN", {})
+    assert numerics.choose(Drifty(), CPU, "auto", (64, 48)).precision == "fp32"
+
+
+def test_fp16_on_a_cpu_is_a_named_parameter_error():
+    with pytest.raises(ParameterError, match="CUDA only") as e:
+        Sharpener(UnsharpMask(), CPU, precision="fp16")
+    assert e.value.param == "precision"
+    with pytest.raises(ParameterError):
+        numerics.train_numerics(CPU, "fp16")
+
+
+def test_training_uses_bf16_only_where_the_cpu_has_it(monkeypatch):
+    monkeypatch.setattr(numerics, "cpu_bf16", lambda: "none")
+    assert numerics.train_numerics(CPU).plain
+    monkeypatch.setattr(numerics, "cpu_bf16", lambda: "native")
+    assert numerics.train_numerics(CPU).label == "bf16 channels_last"
+
+
+def test_sharpen_reports_the_precision_that_ran(tmp_path):
+    clip = make_clip(tmp_path / "c.mkv", frames=3, size=(64, 48))
+    r = CliRunner().invoke(main, ["sharpen", str(clip), "--device", "cpu", "--precision", "fp32", "--json"])
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (info["precision"], info["memory_format"]) == ("fp32", "contiguous")
+    bad = CliRunner().invoke(main, ["sharpen", str(clip), "--device", "cpu", "--precision", "fp16", "-y"])
+    assert bad.exit_code == 1 and bad.stderr.strip() == \
+        "error: --precision fp16 runs on CUDA only; on a CPU use fp32, bf16 or auto"

@@ -1,0 +1,181 @@
+"""The numerics a model runs in: precision (fp32, bf16, fp16) and memory layout, chosen per device and
+model from what the processor offers and, where that is not conclusive, a short timed probe."""
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+from .errors import ParameterError
+
+log = logging.getLogger("truesight_video")
+
+MAX_DIFF_LEVELS = 0.5  # auto never picks numerics whose output strays further from fp32 (8-bit levels)
+PROBE_SECONDS = 1.0
+PROBE_SIDE = 384  # probe on at most this many pixels a side: big enough for realistic kernels
+MIN_GAIN = 1.1  # a candidate must beat plain fp32 by this much, or noise would flip the choice
+
+
+@dataclass(frozen=True)
+class Numerics:
+    """What ran: precision, memory layout, and why they were chosen."""
+
+    precision: str = "fp32"
+    channels_last: bool = False
+    why: str = "requested"
+
+    @property
+    def plain(self) -> bool:
+        """fp32 in NCHW: the path that ran before numerics could be chosen."""
+        return self.precision == "fp32" and not self.channels_last
+
+    @property
+    def memory_format(self) -> str:
+        """'channels_last' or 'contiguous' (NCHW)."""
+        return "channels_last" if self.channels_last else "contiguous"
+
+    @property
+    def label(self) -> str:
+        """Short form for progress lines, e.g. 'bf16 channels_last'."""
+        return f"{self.precision} {self.memory_format}"
+
+    @property
+    def weight_dtype(self) -> torch.dtype:
+        """fp16 converts the weights (CUDA); bf16 keeps fp32 weights under autocast."""
+        return torch.float16 if self.precision == "fp16" else torch.float32
+
+    def autocast(self, device: torch.device) -> contextlib.AbstractContextManager:
+        """The autocast context this precision runs the model in."""
+        if self.precision == "bf16":
+            return torch.autocast(device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+
+FP32 = Numerics()
+
+
+def cpu_bf16() -> str:
+    """'native' (AMX or AVX512-BF16 units, or Arm BF16), 'emulated' (AVX-512 without them: oneDNN
+    runs bf16 but whether it pays is unclear) or 'none' (e.g. AVX2 only: bf16 is many times slower)."""
+    caps = torch.cpu.get_capabilities() if hasattr(torch.cpu, "get_capabilities") else {}
+    if caps.get("amx_bf16") or caps.get("avx512_bf16") or caps.get("bf16") or caps.get("sve_bf16"):
+        return "native"
+    try:
+        return "emulated" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "none"
+    except (AttributeError, RuntimeError):
+        return "none"
+
+
+def candidates(device: torch.device, precision: str) -> list[Numerics]:
+    """The numerics worth trying for a requested precision on a device, plain fp32 first."""
+    if precision not in ("auto", "fp32", "bf16", "fp16"):
+        raise ParameterError("precision", f"must be auto, fp32, bf16 or fp16, got {precision!r}")
+    if device.type == "cuda":
+        if precision == "auto":
+            return [Numerics("fp16", True, "auto: CUDA runs fp16 on its tensor cores")]
+        return [Numerics(precision, True, "requested")]
+    if precision == "fp16":
+        raise ParameterError("precision", "fp16 runs on CUDA only; on a CPU use fp32, bf16 or auto")
+    if precision == "fp32":
+        return [FP32]  # exactly the plain path: same bits as before numerics existed
+    support = cpu_bf16()
+    if precision == "bf16":
+        if support == "none":
+            log.warning("this CPU has no bf16 support (AVX2 at most): bf16 runs emulated, many times slower than fp32")
+        return [Numerics("bf16", True, "requested")]
+    found = [Numerics("fp32", False, "auto"), Numerics("fp32", True, "auto")]
+    if support != "none":
+        found.append(Numerics("bf16", True, f"auto: {support} bf16"))
+    return found
+
+
+def prepare(model: nn.Module, device: torch.device, numerics: Numerics) -> nn.Module:
+    """A copy of model on device in the chosen numerics (the caller's model is never changed)."""
+    m = copy.deepcopy(model).to(device=device, dtype=numerics.weight_dtype).eval()
+    return m.to(memory_format=torch.channels_last) if numerics.channels_last else m
+
+
+def run(model: nn.Module, x: torch.Tensor, numerics: Numerics) -> torch.Tensor:
+    """model(x) in the chosen numerics (x already on the model's device, in its dtype)."""
+    if numerics.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with numerics.autocast(x.device):
+        return model(x)
+
+
+def probe_image(width: int, height: int) -> torch.Tensor:
+    """A deterministic real-looking frame (gradients, hard edges, fine texture, flat areas) in [0,1]."""
+    g = torch.Generator().manual_seed(0)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
+    base = torch.stack((0.2 + 0.6 * xx, 0.3 + 0.4 * yy, 0.7 - 0.5 * xx * yy))
+    edges = ((xx * 9).floor() + (yy * 5).floor()) % 2 * 0.25
+    texture = torch.nn.functional.avg_pool2d(torch.rand(1, 3, height, width, generator=g), 3, 1, 1)[0] * 0.2
+    return (base + edges + texture - 0.1).clamp(0.0, 1.0)[None]
+
+
+_CHOSEN: dict[tuple, Numerics] = {}
+
+
+def choose(model: nn.Module, device: torch.device, precision: str = "auto",
+           size: tuple[int, int] = (640, 360)) -> Numerics:
+    """The fastest numerics for this model, device and frame size (width, height) whose output stays
+    within MAX_DIFF_LEVELS of fp32; probed once per model and size in a process (about a second)."""
+    found = candidates(device, precision)
+    if len(found) == 1:
+        return found[0]
+    w, h = min(size[0], PROBE_SIDE), min(size[1], PROBE_SIDE)
+    key = (type(model).__name__, repr(getattr(model, "config", None)), device.type, precision, w, h,
+           torch.get_num_threads())
+    if key not in _CHOSEN:
+        _CHOSEN[key] = _probe(model, device, found, w, h)
+    return _CHOSEN[key]
+
+
+@torch.inference_mode()
+def _probe(model: nn.Module, device: torch.device, found: list[Numerics], w: int, h: int) -> Numerics:
+    x = probe_image(w, h).to(device)
+    base = prepare(model, device, found[0])
+    ref = run(base, x, found[0]).float()
+    budget = PROBE_SECONDS / (2 * len(found))
+    best: list[float] = []
+    for n in found:
+        m = base if n is found[0] else prepare(model, device, n)
+        y = run(m, x, n).float()  # also the warm-up
+        diff = (y - ref).abs().max().item() * 255.0
+        if diff > MAX_DIFF_LEVELS:
+            best.append(float("inf"))
+            continue
+        times: list[float] = []
+        t_end = time.perf_counter() + budget
+        while len(times) < 2 or (time.perf_counter() < t_end and len(times) < 8):
+            t0 = time.perf_counter()
+            run(m, x, n)
+            times.append(time.perf_counter() - t0)
+        best.append(min(times))
+    i = min(range(len(found)), key=lambda k: best[k])
+    if best[i] * MIN_GAIN > best[0]:
+        i = 0
+    speedup = best[0] / best[i]
+    return Numerics(found[i].precision, found[i].channels_last,
+                    f"auto: probed {len(found)} options, {speedup:.2f}x plain fp32")
+
+
+def train_numerics(device: torch.device, precision: str = "auto") -> Numerics:
+    """Training numerics: bf16 autocast + channels_last on CUDA and on CPUs with native bf16 (measured
+    2.6-2.9x a step on AMX), plain fp32 elsewhere; fp16 would need loss scaling, so it is refused."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ParameterError("precision", f"for training must be auto, fp32 or bf16, got {precision!r}")
+    if precision == "fp32":
+        return FP32
+    if precision == "bf16":
+        return Numerics("bf16", True, "requested")
+    if device.type == "cuda":
+        return Numerics("bf16", True, "auto: CUDA")
+    if cpu_bf16() == "native":
+        return Numerics("bf16", True, "auto: native bf16 on this CPU")
+    return Numerics("fp32", False, "auto: no native bf16 on this CPU")

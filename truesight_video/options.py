@@ -1,0 +1,86 @@
+"""What a run is asked to do, as plain frozen dataclasses that validate themselves and name the bad
+parameter. No heavy imports: the CLI builds these before torch or PyAV load."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .errors import ParameterError
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """Encoder choice; None fields follow the input (and the output container)."""
+
+    codec: str | None = None
+    crf: int | None = None
+    preset: str | None = None
+    pix_fmt: str | None = None
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.crf is not None and not 0 <= self.crf <= 63:
+            raise ParameterError("crf", f"must be in 0..63, got {self.crf}")
+        if self.threads < 0:
+            raise ParameterError("threads", f"must be >= 0, got {self.threads}")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the model runs: which weights, on which device, in which numerics, how many at once."""
+
+    weights: str | None = None
+    device: str = "auto"
+    precision: str = "auto"
+    strength: float = 1.0
+    tile: int | None = None
+    batch_size: int | None = None
+    workers: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ParameterError("precision", f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if not 0.0 <= self.strength <= 1.0:
+            raise ParameterError("strength", f"must be in 0..1, got {self.strength}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ParameterError("batch_size", f"must be >= 1, got {self.batch_size}")
+        if self.workers is not None and self.workers < 1:
+            raise ParameterError("workers", f"must be >= 1, got {self.workers}")
+        if self.tile is not None and self.tile < 32:
+            raise ParameterError("tile", f"must be >= 32, got {self.tile}")
+
+
+@dataclass(frozen=True)
+class SharpenOptions:
+    """One sharpen job: the engine, the encoder, the time range and the output's form."""
+
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    encode: EncodeSettings = field(default_factory=EncodeSettings)
+    start: float = 0.0
+    duration: float | None = None
+    side_by_side: bool = False
+    overwrite: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.start < 0:
+            raise ParameterError("start", f"must be >= 0, got {self.start}")
+        if self.duration is not None and self.duration <= 0:
+            raise ParameterError("duration", f"must be > 0, got {self.duration}")
+
+    @classmethod
+    def build(cls, base: SharpenOptions | None = None, **values: Any) -> SharpenOptions:
+        """base (or the defaults) with flat keyword values routed to the dataclass that owns each."""
+        base = base or cls()
+        parts: dict[str, dict[str, Any]] = {"engine": {}, "encode": {}, "": {}}
+        owners = {f.name: "engine" for f in fields(EngineOptions)}
+        owners.update({f.name: "encode" for f in fields(EncodeSettings)})
+        owners.update({f.name: "" for f in fields(cls) if f.name not in ("engine", "encode")})
+        for name, value in values.items():
+            if name not in owners:
+                raise TypeError(f"unknown sharpen option {name!r}")
+            parts[owners[name]][name] = value
+        return replace(base, engine=replace(base.engine, **parts["engine"]),
+                       encode=replace(base.encode, **parts["encode"]), **parts[""])
