@@ -33,21 +33,16 @@ def _timed(fn: Any) -> tuple[Any, float]:
 def naive(src: Path, dst: Path, engine: Sharpener, settings: EncodeSettings) -> int:
     """One thread, batch 1: decode -> model -> encode, frame by frame."""
     n = 0
-    with VideoReader(src) as reader:
+    with VideoReader(src) as reader, VideoWriter(dst, reader.layout, settings) as writer:
         info = reader.info
         spec = info_spec(info)
-        writer = None
         for item in reader:
             if not isinstance(item, Frame):
+                writer.mux(item)
                 continue
-            if writer is None:
-                writer = VideoWriter(dst, reader, settings)
             (planes,) = engine.submit([item.planes], spec).result()
             writer.write(planes, item.pts, info.work_fmt)
             n += 1
-        if writer is not None:
-            writer.finish()
-            writer.out.close()
     return n
 
 

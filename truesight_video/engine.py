@@ -186,7 +186,7 @@ class Sharpener:
         h, w = batch[0][0].shape
         hc, wc = batch[0][1].shape
         ow = 2 * w if side_by_side else w
-        owc = 2 * wc if side_by_side else wc
+        owc = -(-ow // -(-w // wc))  # the chroma width of the output's own width (odd widths round up)
         out_shapes = [(h, ow), (hc, owc), (hc, owc)]
         if self.cuda:
             slot = self._host_buffers(batch, out_shapes)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from .checkpoint import load_model, model_label
 from .colour import info_spec
@@ -19,7 +20,7 @@ from .engine import Sharpener, cpu_workers, default_batch_size, resolve_device
 from .errors import TruesightError, first_line
 from .fsutil import atomic_path
 from .media import Frame, VideoReader, VideoWriter
-from .options import EncodeSettings, SharpenOptions
+from .options import SharpenOptions
 
 _END = object()
 QUEUE_BATCHES = 3
@@ -102,28 +103,40 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, options: Sharp
         tile = eng.tile
         if tile is None and info.width * info.height > AUTO_TILE_ABOVE:
             tile = AUTO_TILE
-        spec = info_spec(info)
         out_width = info.width * 2 if opts.side_by_side else info.width
         workers = cpu_workers(dev, info.width, info.height) if eng.workers is None else eng.workers
-        with Sharpener(net, dev, precision=eng.precision, strength=eng.strength, tile=tile, workers=workers,
-                       frame_size=(info.width, info.height)) as engine:
-            frames = _run(reader, engine, spec, tmp, opts.encode, batch_size, out_width, opts.side_by_side,
-                          opts.progress, dst.suffix)
+        with VideoWriter(tmp, reader.layout, opts.encode, width=out_width, format_name=_format_for(dst.suffix)) as writer, \
+                Sharpener(net, dev, precision=eng.precision, strength=eng.strength, tile=tile, workers=workers,
+                          frame_size=(info.width, info.height)) as engine:
+            frames = _run(reader, engine, writer, batch_size, opts.side_by_side, opts.progress,
+                          _expected_frames(info, opts.start, opts.duration))
     seconds = time.perf_counter() - t0
     return Stats(frames=frames, seconds=seconds, fps=frames / seconds if seconds else 0.0, output=str(dst),
                  width=out_width, height=info.height, device=str(dev), model=model_label(eng.weights),
                  precision=engine.numerics.precision, memory_format=engine.numerics.memory_format)
 
 
-def _run(reader: VideoReader, engine: Sharpener, spec: Any, tmp: Path, settings: EncodeSettings,
-         batch_size: int, out_width: int, side_by_side: bool, progress: bool, suffix: str) -> int:
+def _expected_frames(info: Any, start: float, duration: float | None) -> int | None:
+    """About how many frames the run will write, for the progress bar (None: unknown)."""
+    rate = float(info.rate) if info.rate else None
+    total = info.frames or (round(info.duration * rate) if info.duration and rate else None)
+    if rate and start and total:
+        total = max(0, total - round(start * rate))
+    if duration is not None and rate:
+        total = min(total, round(duration * rate)) if total else round(duration * rate)
+    return total or None
+
+
+def _run(reader: VideoReader, engine: Sharpener, writer: VideoWriter, batch_size: int, side_by_side: bool,
+         progress: bool, total: int | None) -> int:
     info = reader.info
+    spec = info_spec(info)
     q_in: queue.Queue = queue.Queue(maxsize=batch_size * (QUEUE_BATCHES + engine.depth))
     q_out: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
     stop = threading.Event()
     errors: list[BaseException] = []
     written = [0]
-    bar = tqdm(total=info.frames or None, unit="frame", disable=not progress, dynamic_ncols=True,
+    bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True,
                desc=Path(info.path).name[:30], leave=False, postfix=engine.numerics.label)
 
     def decode() -> None:
@@ -138,90 +151,72 @@ def _run(reader: VideoReader, engine: Sharpener, spec: Any, tmp: Path, settings:
             stop.set()
 
     def encode() -> None:
-        writer = None
-        early: list[Any] = []
         try:
             while True:
                 kind, payload = _get(q_out, stop)
                 if kind == "end":
                     break
                 if kind == "packets":
-                    if writer is None:
-                        early.extend(payload)
-                    else:
-                        for p in payload:
-                            writer.mux(p)
-                    continue
-                if writer is None:
-                    writer = VideoWriter(tmp, reader, settings, width=out_width,
-                                         format_name=_format_for(suffix))
-                    for p in early:
+                    for p in payload:
                         writer.mux(p)
-                    early.clear()
+                    continue
                 frames, results = payload
                 for f, planes in zip(frames, results):
                     writer.write(planes, f.pts, info.work_fmt)
                 written[0] += len(frames)
                 bar.update(len(frames))
-            if writer is not None:
-                writer.finish()
-                writer.out.close()  # writes the trailer: its errors count too
         except _Stop:
             pass
         except BaseException as e:
             errors.append(e)
             stop.set()
-        finally:
-            if writer is not None:
-                try:
-                    writer.out.close()
-                except Exception as e:  # already failing; the first error is the one reported
-                    errors.append(e)
-                    stop.set()
 
     threads = [threading.Thread(target=decode, name="decode", daemon=True),
                threading.Thread(target=encode, name="encode", daemon=True)]
-    for t in threads:
-        t.start()
-    try:
-        batch: list[Frame] = []
-        packets: list[Any] = []
-        pending: deque = deque()  # engine.depth batches stay in flight while the next is gathered
-
-        def flush(keep: int) -> None:
-            nonlocal batch, packets
-            if batch:
-                pending.append((batch, engine.submit([f.planes for f in batch], spec, side_by_side=side_by_side)))
-            while len(pending) > keep:
-                # collect the oldest batch here, while newer ones compute: on CUDA its pinned output
-                # buffer is reused two batches later, so it must not wait in the queue un-copied
-                frames, done = pending.popleft()
-                _put(q_out, ("frames", (frames, done.result())), stop)
-            if packets:
-                _put(q_out, ("packets", packets), stop)
-            batch, packets = [], []
-
-        while True:
-            item = _get(q_in, stop)
-            if item is _END:
-                flush(0)
-                break
-            if isinstance(item, Frame):
-                batch.append(item)
-                if len(batch) == batch_size:
-                    flush(engine.depth)
-            else:
-                packets.append(item)
-        _put(q_out, ("end", None), stop)
-    except _Stop:
-        pass
-    except BaseException:
-        stop.set()
-        raise
-    finally:
+    with logging_redirect_tqdm():  # warnings go above the progress bar, never into its line
         for t in threads:
-            t.join(timeout=None if not stop.is_set() else 5)
-        bar.close()
+            t.start()
+        try:
+            batch: list[Frame] = []
+            packets: list[Any] = []
+            pending: deque = deque()  # engine.depth batches stay in flight while the next is gathered
+
+            def flush(keep: int) -> None:
+                nonlocal batch, packets
+                if batch:
+                    pending.append((batch, engine.submit([f.planes for f in batch], spec, side_by_side=side_by_side)))
+                while len(pending) > keep:
+                    # collect the oldest batch here, while newer ones compute: on CUDA its pinned output
+                    # buffer is reused two batches later, so it must not wait in the queue un-copied
+                    frames, done = pending.popleft()
+                    _put(q_out, ("frames", (frames, done.result())), stop)
+                if packets:
+                    _put(q_out, ("packets", packets), stop)
+                batch, packets = [], []
+
+            while True:
+                item = _get(q_in, stop)
+                if item is _END:
+                    flush(0)
+                    break
+                if isinstance(item, Frame):
+                    batch.append(item)
+                    if len(batch) == batch_size:
+                        flush(engine.depth)
+                else:
+                    packets.append(item)
+            _put(q_out, ("end", None), stop)
+        except _Stop:
+            pass
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            # every thread polls `stop` between items, so this join is short; waiting for it (never a
+            # timeout) means no thread still reads or writes a container when the caller closes it
+            for t in threads:
+                t.join()
+            bar.close()
     if errors:
         e = errors[0]
         if isinstance(e, TruesightError):

@@ -1,0 +1,232 @@
+"""Choosing how the video is encoded into a given container: encoder, pixel format, time base and
+options. Each choice is tried in memory first (open the encoder, encode a frame, mux it), so what a
+container or encoder refuses is found before the real output is touched."""
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+
+import av
+
+from ..errors import ParameterError, first_line
+from ..options import EncodeSettings
+from .layout import VideoInfo
+
+log = logging.getLogger("truesight_video")
+
+ENCODER_FOR = {
+    "h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9", "vp8": "libvpx", "av1": "libsvtav1",
+    "mpeg4": "mpeg4", "ffv1": "ffv1", "prores": "prores_ks", "mjpeg": "mjpeg", "png": "png",
+    "mpeg2video": "mpeg2video", "mpeg1video": "mpeg1video", "dnxhd": "dnxhd", "rawvideo": "rawvideo",
+}
+# tried in order when the input's own codec cannot be written into the output container
+FALLBACK_ENCODERS = ("libx264", "libx265", "libvpx-vp9", "libsvtav1", "mpeg4")
+QUANTIZER_ENCODERS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "h263", "h263p", "mjpeg", "wmv2"}
+YUVJ = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p"}
+FIELD_TT = 2  # AV_FIELD_TT: top field first
+QP2LAMBDA = 118
+
+
+@dataclass(frozen=True)
+class VideoEncoding:
+    """How the video stream is encoded."""
+
+    codec: str
+    pix_fmt: str
+    time_base: Fraction
+    options: dict[str, str] = field(default_factory=dict)
+    codec_tag: str | None = None
+    quantizer: int | None = None  # fixed quantizer of MPEG-1/2/4-style encoders (their default rate is ~1 Mb/s)
+    interlaced: bool = False
+    threads: int = 0
+
+
+def encoder_exists(name: str) -> bool:
+    """Whether this FFmpeg build has an encoder of that name."""
+    try:
+        av.codec.Codec(name, "w")
+        return True
+    except (av.FFmpegError, ValueError, av.codec.codec.UnknownCodecError):
+        return False
+
+
+def _codec_family(encoder: str) -> str:
+    return av.codec.Codec(encoder, "w").name
+
+
+def _log2_chroma(fmt: av.VideoFormat) -> tuple[int, int]:
+    return (64 // fmt.chroma_width(64)).bit_length() - 1, (64 // fmt.chroma_height(64)).bit_length() - 1
+
+
+def pick_pix_fmt(codec: str, info: VideoInfo, settings: EncodeSettings, width: int, height: int) -> str:
+    """The input's pixel format where the encoder takes it, else the nearest one that loses no bit depth
+    or chroma resolution if it can (yuvj formats become yuv with a full-range tag)."""
+    supported = [f.name for f in (av.codec.Codec(codec, "w").video_formats or [])]
+    if settings.pix_fmt:
+        if supported and settings.pix_fmt not in supported:
+            raise ParameterError("pix_fmt", f"{settings.pix_fmt!r} is not supported by {codec} "
+                                            f"(try: {', '.join(supported[:8])})")
+        return settings.pix_fmt
+    want = YUVJ.get(info.pix_fmt, info.pix_fmt)
+    if not supported or want in supported:
+        fmt = want
+    else:
+        cw, ch = _log2_chroma(av.VideoFormat(info.work_fmt))
+
+        def cost(name: str) -> tuple:
+            f = av.VideoFormat(name)
+            bits = max(c.bits for c in f.components)
+            fw, fh = _log2_chroma(f)
+            planar_yuv = name.startswith("yuv") and "a" not in name[3:6] and f.is_planar
+            return (not planar_yuv, bits < info.bits, fw > cw or fh > ch, bits - info.bits, (cw - fw) + (ch - fh))
+
+        fmt = min((f for f in supported if f not in YUVJ), key=cost, default=supported[0])
+        log.warning("%s cannot encode %s; writing %s", codec, info.pix_fmt, fmt)
+    vf = av.VideoFormat(fmt)
+    subsampled = vf.chroma_width(width) != width or vf.chroma_height(height) != height
+    if (width % 2 or height % 2) and subsampled and codec in ("libx264", "libx265"):
+        alt = "yuv444p10le" if vf.components[0].bits > 8 else "yuv444p"
+        if alt in supported:
+            log.warning("%s needs even sizes for %s; %dx%d is written as %s", codec, fmt, width, height, alt)
+            fmt = alt
+    return fmt
+
+
+def _options(codec: str, info: VideoInfo, settings: EncodeSettings) -> tuple[dict[str, str], int | None]:
+    """Encoder options and, for quantizer-driven encoders, the quantizer (crf maps to it, 1..31)."""
+    crf = settings.crf
+    if codec in ("libx264", "libx265"):
+        opts = {"crf": str(18 if crf is None else crf), "preset": settings.preset or "medium"}
+        if codec == "libx265":
+            opts["x265-params"] = "log-level=error"
+        return opts, None
+    if codec in ("libvpx-vp9", "libvpx"):
+        return {"crf": str(20 if crf is None else crf), "b": "0", "row-mt": "1",
+                "cpu-used": settings.preset if settings.preset and settings.preset.isdigit() else "4",
+                "deadline": "good"}, None
+    if codec in ("libsvtav1", "libaom-av1"):
+        return {"crf": str(24 if crf is None else crf), "preset": settings.preset or "8"}, None
+    if codec == "dnxhd":  # DNxHR profiles take any frame size; classic DNxHD only a fixed list
+        return {"profile": "dnxhr_hqx" if info.bits > 8 else "dnxhr_hq"}, None
+    if codec in QUANTIZER_ENCODERS:
+        return {}, 2 if crf is None else min(31, max(1, crf))
+    return {}, None
+
+
+def configure(vs: av.VideoStream, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> None:
+    """Set up an output video stream for an encoding (used for the trial and for the real file)."""
+    vs.width, vs.height, vs.pix_fmt = width, height, enc.pix_fmt
+    vs.time_base = info.time_base
+    cc = vs.codec_context
+    cc.time_base = enc.time_base
+    cc.color_range = info.color_range
+    cc.colorspace = info.colorspace
+    cc.color_primaries = info.color_primaries
+    cc.color_trc = info.color_trc
+    if info.sample_aspect_ratio:
+        cc.sample_aspect_ratio = info.sample_aspect_ratio
+    if enc.codec_tag:
+        cc.codec_tag = enc.codec_tag
+    if enc.quantizer:
+        cc.qscale = True
+        cc.global_quality = enc.quantizer * QP2LAMBDA
+    if enc.interlaced:
+        cc.flags |= av.codec.context.Flags.interlaced_dct | av.codec.context.Flags.interlaced_me
+        cc.field_order = info.field_order or FIELD_TT
+    if enc.threads:
+        cc.thread_count = enc.threads
+    cc.thread_type = "AUTO"
+    vs.options = dict(enc.options)
+
+
+def _trial(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> str | None:
+    """None if the container takes this encoding (encoder opened, one frame encoded and muxed), else why not."""
+    try:
+        with av.open(io.BytesIO(), "w", format=format_name) as out:
+            vs = out.add_stream(enc.codec, rate=info.rate or 25)
+            configure(vs, enc, info, width, height)
+            out.start_encoding()
+            frame = av.VideoFrame(width, height, enc.pix_fmt)
+            frame.pts, frame.time_base = 0, info.time_base
+            out.mux(vs.encode(frame))
+            out.mux(vs.encode(None))
+        return None
+    except (av.FFmpegError, ValueError, TypeError, NotImplementedError, OverflowError) as e:
+        return first_line(e)
+
+
+def _time_bases(info: VideoInfo) -> list[Fraction]:
+    """The input's own time base first (timestamps kept exactly), then milliseconds (MPEG-4 Part 2 takes
+    denominators up to 65535), then one frame (MPEG-1/2 take only standard frame rates)."""
+    out = [Fraction(info.time_base), Fraction(1, 1000)]
+    if info.rate:
+        std = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),
+               Fraction(60000, 1001), Fraction(60)]
+        out.append(1 / min(std, key=lambda r: abs(r - Fraction(info.rate))))
+    return list(dict.fromkeys(out))
+
+
+def _tags(codec: str, info: VideoInfo, format_name: str) -> list[str | None]:
+    """Codec tags worth keeping: the input's for the same codec (an AVI's XVID), Apple's hvc1 for HEVC
+    in MP4/MOV (what phones write; hev1 does not play on Apple devices), else the muxer's default."""
+    tags: list[str | None] = []
+    if _codec_family(codec) == "hevc" and format_name in ("mp4", "mov", "mov,mp4,m4a,3gp,3g2,mj2"):
+        tags.append("hvc1")
+    if info.codec_tag and _codec_family(codec) == info.codec and info.codec_tag.isprintable():
+        tags.append(info.codec_tag)
+    return list(dict.fromkeys(tags)) + [None]
+
+
+def _plan_for(codec: str, info: VideoInfo, settings: EncodeSettings, format_name: str, width: int,
+              height: int) -> tuple[VideoEncoding | None, str]:
+    """The first working encoding with this encoder (over time bases and tags), or why none works."""
+    pix_fmt = pick_pix_fmt(codec, info, settings, width, height)
+    options, quantizer = _options(codec, info, settings)
+    base = VideoEncoding(codec=codec, pix_fmt=pix_fmt, time_base=Fraction(info.time_base), options=options,
+                         quantizer=quantizer, interlaced=info.interlaced, threads=settings.threads)
+    why = ""
+    for tb in _time_bases(info):
+        for tag in _tags(codec, info, format_name):
+            enc = replace(base, time_base=tb, codec_tag=tag)
+            problem = _trial(format_name, enc, info, width, height)
+            if problem is None:
+                return enc, ""
+            why = why or problem
+    return None, why
+
+
+def plan_video(info: VideoInfo, settings: EncodeSettings, format_name: str, width: int, height: int) -> VideoEncoding:
+    """How to encode the video into this container: the requested encoder (an error if it cannot work),
+    else the input's codec, else the container's default, else a common one, saying which in one line."""
+    if settings.codec:
+        if not encoder_exists(settings.codec):
+            raise ParameterError("codec", f"{settings.codec!r} is not an encoder this FFmpeg build has")
+        enc, why = _plan_for(settings.codec, info, settings, format_name, width, height)
+        if enc is None:
+            raise ParameterError("codec", f"{settings.codec} cannot be written into {format_name}: {why}")
+        return enc
+    own = ENCODER_FOR.get(info.codec, info.codec)
+    tried: list[str] = []
+    for name in dict.fromkeys([own, _default_encoder(format_name), *FALLBACK_ENCODERS]):
+        if not name or not encoder_exists(name):
+            continue
+        enc, why = _plan_for(name, info, settings, format_name, width, height)
+        if enc is not None:
+            if name != own:
+                log.warning("%s video cannot be written into %s here (%s); writing %s instead",
+                            info.codec, format_name, tried[0] if tried else f"no {own} encoder", name)
+            return enc
+        tried.append(f"{name}: {why}")
+    raise ParameterError("codec", f"no encoder can write this video into {format_name} ({'; '.join(tried)})")
+
+
+def _default_encoder(format_name: str) -> str | None:
+    """The encoder FFmpeg would use for this container's default video codec (webm: VP9)."""
+    try:
+        with av.open(io.BytesIO(), "w", format=format_name) as out:
+            name = out.default_video_codec
+    except (av.FFmpegError, ValueError):
+        return None
+    return ENCODER_FOR.get(name, name) if name and name != "none" else None

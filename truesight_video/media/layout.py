@@ -1,0 +1,75 @@
+"""What a reader found in a clip, as plain frozen dataclasses: the video stream's geometry, timing and
+colour, and the other streams the output should carry. The writer takes this description."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+PQ, HLG = 16, 18
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """The video stream as a player shows it (colour and rotation read from its first decoded frame)."""
+
+    path: str
+    format_name: str
+    codec: str
+    codec_tag: str
+    width: int
+    height: int
+    pix_fmt: str
+    work_fmt: str
+    bits: int
+    chroma_height: int
+    chroma_width: int
+    time_base: Fraction
+    rate: Fraction | None
+    frames: int  # as the container counts them (0: unknown); an edit list may hide some
+    duration: float | None  # seconds, from the clip's start
+    origin: float  # the container's start time in seconds: times shown to users count from it
+    colorspace: int
+    color_range: int  # the range the decoded pixels are in (yuvj formats: full)
+    color_primaries: int
+    color_trc: int
+    rotation: int = 0
+    interlaced: bool = False
+    field_order: int = 0
+    sample_aspect_ratio: Fraction | None = None
+    bit_rate: int = 0
+    disposition: int = 0
+    metadata: dict[str, str] = field(default_factory=dict)
+    audio_streams: int = 0
+
+    @property
+    def chroma_shape(self) -> tuple[int, int]:
+        """(height, width) of the chroma planes."""
+        return self.chroma_height, self.chroma_width
+
+    @property
+    def hdr(self) -> bool:
+        """Whether the transfer is PQ or HLG."""
+        return self.color_trc in (PQ, HLG)
+
+
+@dataclass(frozen=True)
+class OtherStream:
+    """A stream besides the video: copied packet for packet where the output can hold it."""
+
+    index: int
+    kind: str  # audio, subtitle, data, video, attachment or cover (an attached picture)
+    codec: str
+    label: str  # its handler name, else its codec: what warnings call it
+    stream: Any  # the input stream, the template of its copy
+    timecode: str | None = None  # a QuickTime timecode track's start, rebuilt rather than copied
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Everything the output should hold: the video, the other streams and the container's tags."""
+
+    video: VideoInfo
+    others: tuple[OtherStream, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict)
+    chapters: tuple[Any, ...] = ()

@@ -1,0 +1,358 @@
+"""Reading a clip: opens it, describes what a player would show (a Layout), then yields decoded video
+frames as integer planes and, in file order, the packets of every other stream."""
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from ..errors import ParameterError, TruesightError, first_line
+from .layout import Layout, OtherStream, VideoInfo
+
+# Planar formats handled natively (converted on the model's device); others go through swscale.
+NATIVE_FORMATS = {
+    "yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p",
+    "yuv420p10le", "yuv422p10le", "yuv444p10le", "yuv420p12le", "yuv422p12le", "yuv444p12le",
+}
+UNSPECIFIED, RANGE_FULL = 2, 2
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded picture as integer planes (Y, U, V), its output timestamp and its time in seconds
+    from the clip's start."""
+
+    planes: tuple[np.ndarray, ...]
+    pts: int | None
+    time: float
+
+
+def open_input(path: str | os.PathLike) -> av.container.InputContainer:
+    """Open a media file for reading, or raise a one-line TruesightError saying what is wrong."""
+    p = Path(path)
+    if not p.exists():
+        raise TruesightError(f"input not found: {path}")
+    if p.is_dir():
+        raise TruesightError(f"input is a directory, not a media file: {path}")
+    if p.stat().st_size == 0:
+        raise TruesightError(f"input is empty: {path}")
+    try:
+        return av.open(str(p), "r", metadata_errors="ignore")
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as e:
+        raise TruesightError(f"not a readable media file: {path} ({first_line(e)})") from None
+
+
+def video_stream(container: av.container.InputContainer, path: str) -> av.VideoStream:
+    """The clip's main video stream: the default one, else the first (never cover art)."""
+    streams = [s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)]
+    if not streams:
+        raise TruesightError(f"no video stream in {path}")
+    default = [s for s in streams if s.disposition & av.stream.Disposition.default]
+    return (default or streams)[0]
+
+
+def _plane_view(plane: av.video.plane.VideoPlane, dtype: np.dtype) -> np.ndarray:
+    """The plane's pixels as a (height, width) array sharing the frame's memory (no copy)."""
+    a = np.frombuffer(plane, dtype=dtype).reshape(plane.height, plane.line_size // dtype.itemsize)
+    return a[:, : plane.width]
+
+
+def plane_dtype(frame: av.VideoFrame) -> np.dtype:
+    """uint8 for 8-bit formats, little-endian uint16 for deeper ones."""
+    return np.dtype(np.uint8) if frame.format.components[0].bits <= 8 else np.dtype("<u2")
+
+
+def frame_planes(frame: av.VideoFrame, work_fmt: str) -> tuple[np.ndarray, ...]:
+    """A decoded frame's Y, U, V planes as numpy views (reformatting only if not native); the views
+    keep the frame alive, so nothing is copied until the batch is assembled."""
+    if frame.format.name != work_fmt:
+        frame = frame.reformat(format=work_fmt)
+    dtype = plane_dtype(frame)
+    return tuple(_plane_view(p, dtype) for p in frame.planes[:3])
+
+
+def planes_frame(planes: tuple[np.ndarray, ...], fmt: str) -> av.VideoFrame:
+    """Build a VideoFrame of format fmt from Y, U, V integer planes (written in place, one copy)."""
+    h, w = planes[0].shape
+    frame = av.VideoFrame(w, h, fmt)
+    dtype = plane_dtype(frame)
+    for plane, data in zip(frame.planes, planes):
+        _plane_view(plane, dtype)[...] = data
+    return frame
+
+
+def work_format(pix_fmt: str) -> tuple[str, int]:
+    """The planar format frames are handed to the model in, and its bit depth."""
+    if pix_fmt in NATIVE_FORMATS:
+        return pix_fmt, av.VideoFormat(pix_fmt).components[0].bits
+    try:
+        bits = max(c.bits for c in av.VideoFormat(pix_fmt).components)
+    except (ValueError, av.FFmpegError):
+        bits = 8
+    return ("yuv444p10le", 10) if bits > 8 else ("yuv444p", 8)
+
+
+def _label(s: av.stream.Stream) -> str:
+    handler = s.metadata.get("handler_name", "").strip("\t\x00\x1f ")
+    return handler or _codec_name(s) or "?"
+
+
+def _codec_name(s: av.stream.Stream) -> str:
+    cc = getattr(s, "codec_context", None)
+    return (cc.name if cc is not None else "") or ""
+
+
+def _other(s: av.stream.Stream) -> OtherStream:
+    cover = bool(s.disposition & av.stream.Disposition.attached_pic)
+    timecode = s.metadata.get("timecode") if s.type == "data" else None
+    return OtherStream(index=s.index, kind="cover" if cover else s.type, codec=_codec_name(s), label=_label(s),
+                       stream=s, timecode=timecode)
+
+
+def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.VideoFrame, path: str,
+          origin: float) -> VideoInfo:
+    """The video as decoded: tags a frame carries win over the container's (a GoPro file says
+    'limited' in its colour box while its pixels, yuvj420p, are full range)."""
+    cc = vs.codec_context
+    pix_fmt = first.format.name
+    work_fmt, bits = work_format(pix_fmt)
+    fmt = av.VideoFormat(work_fmt)
+
+    def tag(frame_value: int, stream_value: int) -> int:
+        return frame_value if frame_value not in (0, UNSPECIFIED) else stream_value
+
+    colour_range = RANGE_FULL if pix_fmt.startswith("yuvj") else (first.color_range or cc.color_range)
+    duration = None
+    if vs.duration and vs.time_base:
+        duration = float(vs.duration * vs.time_base)
+    elif container.duration:
+        duration = container.duration / av.time_base
+    sar = cc.sample_aspect_ratio
+    return VideoInfo(
+        path=path, format_name=container.format.name, codec=cc.name, codec_tag=cc.codec_tag or "",
+        width=first.width, height=first.height, pix_fmt=pix_fmt, work_fmt=work_fmt, bits=bits,
+        chroma_height=fmt.chroma_height(first.height), chroma_width=fmt.chroma_width(first.width),
+        time_base=vs.time_base, rate=vs.average_rate or vs.guessed_rate, frames=vs.frames or 0,
+        duration=duration, origin=origin,
+        colorspace=tag(first.colorspace, cc.colorspace), color_range=colour_range,
+        color_primaries=tag(first.color_primaries, cc.color_primaries), color_trc=tag(first.color_trc, cc.color_trc),
+        rotation=int(first.rotation or 0), interlaced=bool(first.interlaced_frame), field_order=cc.field_order,
+        sample_aspect_ratio=Fraction(sar) if sar and sar.numerator else None, bit_rate=cc.bit_rate or 0,
+        disposition=int(vs.disposition), metadata=dict(vs.metadata),
+        audio_streams=len(container.streams.audio))
+
+
+class VideoReader:
+    """A clip opened for sharpening. `layout` describes it as soon as it is open (the first frame is
+    decoded then, since rotation and the true colour range live on frames); iterating yields Frames
+    and other streams' packets in file order. Use it as a context manager so the container closes."""
+
+    def __init__(self, path: str | os.PathLike, start: float = 0.0, duration: float | None = None) -> None:
+        if start < 0:
+            raise ParameterError("start", f"must be >= 0, got {start}")
+        if duration is not None and duration <= 0:
+            raise ParameterError("duration", f"must be > 0, got {duration}")
+        self.path = str(path)
+        self.start = start
+        self.end = None if duration is None else start + duration
+        self.container = open_input(path)
+        try:
+            self.stream = video_stream(self.container, self.path)
+            self.stream.thread_type = "AUTO"
+            st = self.container.start_time
+            self.origin = st / av.time_base if st is not None else 0.0
+            self.decoded = 0
+            self.discarded = 0  # video packets an edit list hides: the container counts them, players do not
+            self.packets = 0
+            self._last_pts: int | None = None
+            self._pending: deque = deque()
+            self._demux = self._demux_all()
+            if start > 0:
+                length = self._length()
+                if length is not None and start >= length:
+                    raise ParameterError("start", f"{start} is past the end of {self.path} ({length:.2f}s)")
+                self._seek(start)
+            first = self._peek()
+            if first is None:
+                raise TruesightError(f"no decodable video frames in {self.path}"
+                                     + (f" after --start {start}" if start else ""))
+            info = _info(self.container, self.stream, first, self.path, self.origin)
+            if info.width == 0 or info.height == 0:
+                raise TruesightError(f"video stream of {self.path} has no size (codec {info.codec!r})")
+            self.info = info
+            others = tuple(_other(s) for s in self.container.streams if s.index != self.stream.index)
+            chapters = tuple(self.container.chapters()) if hasattr(self.container, "chapters") else ()
+            self.layout = Layout(video=info, others=others, metadata=dict(self.container.metadata),
+                                 chapters=chapters)
+            self._step = self._frame_step(info)
+        except BaseException:
+            self.container.close()
+            raise
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.container.close()
+
+    def _length(self) -> float | None:
+        """The clip's length in seconds as the container states it, if it does."""
+        vs = self.stream
+        if vs.duration and vs.time_base:
+            return float(vs.duration * vs.time_base)
+        return self.container.duration / av.time_base if self.container.duration else None
+
+    @staticmethod
+    def _frame_step(info: VideoInfo) -> int:
+        """One frame's duration in the stream's time base (for frames a container gives no time)."""
+        if info.rate and info.time_base:
+            return max(1, round(1 / (info.rate * info.time_base)))
+        return 1
+
+    def _seek(self, start: float) -> None:
+        vs = self.stream
+        target = int((self.origin + start) / vs.time_base)
+        try:
+            self.container.seek(target, stream=vs, backward=True, any_frame=False)
+        except av.FFmpegError as e:
+            raise TruesightError(f"cannot seek to --start {start} in {self.path}: {first_line(e)}") from None
+
+    def _demux_all(self) -> Iterator[tuple[str, Any]]:
+        """('frame', av.VideoFrame) and ('packet', av.Packet) in file order, decoders flushed at the end."""
+        vs = self.stream
+        for packet in self.container.demux():
+            if packet.stream.index != vs.index:
+                yield "packet", packet
+                continue
+            if packet.size:
+                if packet.is_discard:
+                    self.discarded += 1
+                else:
+                    self.packets += 1
+            for frame in vs.decode(packet):
+                yield "frame", frame
+
+    def _peek(self) -> av.VideoFrame | None:
+        """Demux until the first shown video frame, keeping everything read for the iteration."""
+        try:
+            for kind, obj in self._demux:
+                self._pending.append((kind, obj))
+                if kind == "frame" and self._time(obj) >= self.start - 1e-6:
+                    return obj
+        except av.FFmpegError as e:
+            raise TruesightError(f"corrupt input {self.path}: cannot decode its first video frame: {first_line(e)}") from None
+        return None
+
+    def _time(self, frame: av.VideoFrame) -> float:
+        """Seconds from the clip's start (PyAV gives flushed frames no time base, so count it here)."""
+        if frame.pts is None:
+            return self.decoded / float(self.stream.average_rate or 25)
+        return float(frame.pts * self.stream.time_base) - self.origin
+
+    def __iter__(self) -> Iterator[Frame | av.Packet]:
+        video_done = False
+        last_time = None
+        items = iter(self._pending_then_live())
+        try:
+            for kind, obj in items:
+                if kind == "packet":
+                    packet = self._other_packet(obj)
+                    if packet is None:
+                        if video_done and obj.pts is not None and self.end is not None:
+                            break
+                        continue
+                    yield packet
+                    continue
+                if video_done:
+                    continue
+                out = self._video_frame(obj)
+                if out is False:
+                    video_done = True
+                elif out is not None:
+                    last_time = out.time
+                    yield out
+        except av.FFmpegError as e:
+            where = f"after frame {self.decoded}" + (f" (t={last_time:.3f}s)" if last_time is not None else "")
+            raise TruesightError(f"corrupt or truncated input {self.path}: decoding stopped {where}: {first_line(e)}") from None
+        self._check_complete(last_time)
+
+    def raw_frames(self) -> Iterator[av.VideoFrame]:
+        """Every decoded video frame as PyAV gives it (no window, no other streams): for transcoding."""
+        for kind, obj in self._pending_then_live():
+            if kind == "frame":
+                yield obj
+
+    def _pending_then_live(self) -> Iterator[tuple[str, Any]]:
+        while self._pending:
+            yield self._pending.popleft()
+        yield from self._demux
+
+    def _offset(self, stream: av.stream.Stream) -> int:
+        """What to subtract from a stream's timestamps so the output starts at --start."""
+        if not self.start or not stream.time_base:
+            return 0
+        return int(round((self.origin + self.start) / stream.time_base))
+
+    def _video_frame(self, frame: av.VideoFrame) -> Frame | None | bool:
+        t = self._time(frame)
+        if t < self.start - 1e-6:
+            return None
+        if self.end is not None and t >= self.end - 1e-6:
+            return False
+        pts = frame.pts
+        # a frame must come after the one before (AVI gives decode order only, a flush may give none)
+        if pts is None or (self._last_pts is not None and pts <= self._last_pts):
+            pts = (self._last_pts + self._step) if self._last_pts is not None else 0
+        self._last_pts = pts
+        self.decoded += 1
+        return Frame(frame_planes(frame, self.info.work_fmt), pts - self._offset(self.stream), t)
+
+    def _other_packet(self, packet: av.Packet) -> av.Packet | None:
+        if packet.size == 0:
+            return None
+        if packet.dts is None and packet.pts is None:
+            return packet
+        if not self.start and self.end is None:
+            return packet
+        tb = packet.stream.time_base
+        ts = packet.pts if packet.pts is not None else packet.dts
+        t = float(ts * tb) - self.origin if tb else 0.0
+        # before the start: dropped, except an encoder's priming packets (t < 0) of a run from the start
+        if (t < self.start - 1e-6 and (self.start or t >= 0)) or (self.end is not None and t >= self.end - 1e-6):
+            return None
+        off = self._offset(packet.stream)
+        if off:
+            if packet.pts is not None:
+                packet.pts -= off
+            if packet.dts is not None:
+                packet.dts -= off
+        return packet
+
+    def _check_complete(self, last_time: float | None) -> None:
+        if self.decoded == 0:
+            raise TruesightError(f"no decodable video frames in {self.path}" + (f" after --start {self.start}" if self.start else ""))
+        if self.start or self.end is not None:
+            return
+        expected = self.info.frames - self.discarded
+        if self.info.frames and self.packets < expected:
+            raise TruesightError(
+                f"truncated input {self.path}: it holds {self.packets} of the {expected} video frames it lists"
+                + (f" (last shown at t={last_time:.3f}s)" if last_time is not None else ""))
+        dur = self.info.duration
+        # container durations can include a longer audio track: only a clear shortfall counts
+        if not self.info.frames and dur and last_time is not None and dur - last_time > max(1.0, 0.1 * dur):
+            raise TruesightError(
+                f"truncated input {self.path}: decoding stopped at t={last_time:.3f}s of {dur:.3f}s (frame {self.decoded})")
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Describe a clip's video stream, or raise TruesightError naming what is wrong."""
+    with VideoReader(path) as reader:
+        return reader.info

@@ -1,0 +1,187 @@
+"""Writing a clip: takes a reader's Layout, encodes the video as integer planes and copies (or, for
+audio the container cannot hold, transcodes) every other stream; a context manager that finishes the
+file only on a clean exit."""
+from __future__ import annotations
+
+import io
+import logging
+import os
+
+import av
+import numpy as np
+
+from ..errors import TruesightError, first_line
+from ..options import EncodeSettings
+from .encoders import configure, plan_video
+from .layout import Layout, OtherStream
+from .reader import planes_frame
+
+log = logging.getLogger("truesight_video")
+
+MOV_FAMILY = ("mp4", "mov", "ipod", "3gp", "3g2", "psp")
+# tags a muxer rewrites or that would be wrong after re-encoding (Matroska's per-stream statistics)
+STALE_TAGS = {"encoder", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics_writing_app",
+              "_statistics_writing_date_utc", "_statistics_tags"}
+CONTAINER_TAGS_SKIP = {"encoder", "major_brand", "minor_version", "compatible_brands"}
+# what FFmpeg's mp4/mov muxer writes as standard udta/ilst atoms; anything else needs mdta keys
+STANDARD_MOV_TAGS = {"title", "artist", "album_artist", "composer", "album", "date", "comment", "genre",
+                     "copyright", "grouping", "lyrics", "description", "synopsis", "show", "episode_id", "network",
+                     "keywords", "track", "disc", "compilation", "gapless_playback", "hd_video", "media_type",
+                     "rating", "location", "creation_time", "encoding_tool", "author", "make", "model"}
+
+
+def can_copy(format_name: str, stream: av.stream.Stream) -> bool:
+    """Whether this container format accepts a packet copy of stream (tried in memory)."""
+    name = stream.codec_context.name if getattr(stream, "codec_context", None) else ""
+    if format_name in MOV_FAMILY and name.startswith("pcm_"):
+        return False  # the header is accepted, but FFmpeg's mp4 trailer then fails on copied PCM
+    try:
+        with av.open(io.BytesIO(), "w", format=format_name) as probe_out:
+            probe_out.add_stream_from_template(stream)
+            probe_out.start_encoding()
+        return True
+    except (av.FFmpegError, ValueError, TypeError, NotImplementedError):
+        return False
+
+
+def _kept_tags(tags: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in tags.items() if k.lower() not in STALE_TAGS}
+
+
+class VideoWriter:
+    """Encodes frames of planes into a new file laid out as `layout` says, at `width` (twice the
+    input's for side by side); `mux()` copies the other streams' packets."""
+
+    def __init__(self, path: str | os.PathLike, layout: Layout, settings: EncodeSettings, *,
+                 width: int | None = None, format_name: str | None = None) -> None:
+        self.layout = layout
+        self.info = info = layout.video
+        self.width = width or info.width
+        self.height = info.height
+        try:
+            self.out = av.open(str(path), "w", format=format_name)
+        except (av.FFmpegError, ValueError) as e:
+            raise TruesightError(f"cannot write {path}: {first_line(e)}") from None
+        try:
+            self._setup(settings)
+        except BaseException:
+            self.out.close()
+            raise
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        try:
+            if exc_type is None:
+                self.finish()
+        finally:
+            self.out.close()
+
+    def _setup(self, settings: EncodeSettings) -> None:
+        info, out = self.info, self.out
+        fmt = out.format.name.split(",")[0]
+        self.format_name = fmt
+        self.encoding = plan_video(info, settings, fmt, self.width, self.height)
+        vs = out.add_stream(self.encoding.codec, rate=info.rate or None)
+        configure(vs, self.encoding, info, self.width, self.height)
+        vs.disposition = info.disposition
+        vs.metadata.update(_kept_tags(info.metadata))
+        if info.rotation:
+            vs.set_display_rotation(info.rotation)
+        if info.hdr:
+            log.warning("HDR input (%s): colour tags are kept, mastering/light-level metadata is not copied",
+                        "PQ" if info.color_trc == 16 else "HLG")
+        self.video = vs
+        self.codec = self.encoding.codec
+        self.pix_fmt = self.encoding.pix_fmt
+        tags = {k: v for k, v in self.layout.metadata.items() if k.lower() not in CONTAINER_TAGS_SKIP}
+        if fmt in MOV_FAMILY:
+            self._mov_tags(tags)
+        out.metadata.update(tags)
+        self.copy: dict[int, av.stream.Stream] = {}
+        self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
+        for s in self.layout.others:
+            self._add_other(s)
+        if self.layout.chapters:
+            try:
+                out.set_chapters(list(self.layout.chapters))
+            except (av.FFmpegError, ValueError, TypeError) as e:
+                log.warning("chapters cannot be stored in %s (%s); dropped", fmt, first_line(e))
+
+    def _mov_tags(self, tags: dict[str, str]) -> None:
+        """MP4/MOV keep only their standard tags unless told to write every tag as an mdta key (as
+        phones do: a GoPro's firmware, an iPhone's com.apple.quicktime.*); that mode drops cover art."""
+        extra = sorted(k for k in tags if k.lower() not in STANDARD_MOV_TAGS)
+        if not extra:
+            return
+        if any(s.kind == "cover" for s in self.layout.others):
+            log.warning("tags %s cannot be stored beside cover art in %s; dropped", ", ".join(extra), self.format_name)
+            for k in extra:
+                del tags[k]
+            return
+        self.out.options["movflags"] = "use_metadata_tags"
+
+    def _add_other(self, s: OtherStream) -> None:
+        fmt = self.format_name
+        if s.timecode is not None:
+            # a QuickTime timecode track: copied packets break the mov trailer, but the muxer rebuilds
+            # the track from the video stream's timecode tag (Matroska keeps the tag itself)
+            self.video.metadata.setdefault("timecode", s.timecode)
+            return
+        src = s.stream
+        if can_copy(fmt, src):
+            if src.discard != av.stream.Discard.default:
+                src.discard = av.stream.Discard.default  # the demuxer hides some data tracks unless asked
+            o = self.out.add_stream_from_template(src)
+            o.metadata.update(_kept_tags(src.metadata))
+            o.disposition = src.disposition
+            self.copy[s.index] = o
+            return
+        if s.kind == "audio":
+            codec = "libopus" if fmt == "webm" else "aac"
+            o = self.out.add_stream(codec, rate=48000 if codec == "libopus" else src.codec_context.sample_rate)
+            n = src.codec_context.layout.nb_channels
+            o.layout = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}.get(n, "stereo")  # a named layout
+            o.format = "flt" if codec == "libopus" else "fltp"
+            o.metadata.update(_kept_tags(src.metadata))
+            o.disposition = src.disposition
+            self.transcode[s.index] = (src, o)
+            log.warning("audio stream %d (%s, %s) cannot be copied into %s; transcoding to %s",
+                        s.index, s.label, s.codec or "?", fmt, codec)
+            return
+        what = "cover art" if s.kind == "cover" else f"{s.kind} stream {s.index}"
+        log.warning("%s (%s%s) cannot be stored in %s; dropped", what, s.label,
+                    f", {s.codec}" if s.codec and s.codec != s.label else "", fmt)
+
+    def write(self, planes: tuple[np.ndarray, ...], pts: int | None, work_fmt: str) -> None:
+        """Encode one frame given as integer planes in work_fmt, at pts in the input's time base."""
+        frame = planes_frame(planes, work_fmt)
+        if work_fmt != self.pix_fmt:
+            frame = frame.reformat(format=self.pix_fmt)
+        frame.pts = pts
+        frame.time_base = self.info.time_base
+        frame.color_range = self.info.color_range
+        frame.colorspace = self.info.colorspace
+        self.out.mux(self.video.encode(frame))
+
+    def mux(self, packet: av.Packet) -> None:
+        """Copy (or transcode) a packet of another stream."""
+        idx = packet.stream.index
+        if idx in self.copy:
+            packet.stream = self.copy[idx]
+            self.out.mux(packet)
+        elif idx in self.transcode:
+            src, o = self.transcode[idx]
+            for frame in src.codec_context.decode(packet):
+                frame.pts = None
+                self.out.mux(o.encode(frame))
+
+    def finish(self) -> None:
+        """Flush the encoders (closing the writer then writes the trailer)."""
+        self.out.mux(self.video.encode(None))
+        for src, o in self.transcode.values():
+            for frame in src.codec_context.decode(None):
+                frame.pts = None
+                self.out.mux(o.encode(frame))
+            self.out.mux(o.encode(None))
