@@ -13,6 +13,7 @@ import av
 from ..errors import ParameterError, first_line
 from ..options import EncodeSettings
 from .layout import VideoInfo
+from .reader import YUVJ
 
 log = logging.getLogger("truesight_video")
 
@@ -24,7 +25,6 @@ ENCODER_FOR = {
 # tried in order when the input's own codec cannot be written into the output container
 FALLBACK_ENCODERS = ("libx264", "libx265", "libvpx-vp9", "libsvtav1", "mpeg4")
 QUANTIZER_ENCODERS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "h263", "h263p", "mjpeg", "wmv2"}
-YUVJ = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p"}
 FIELD_TT = 2  # AV_FIELD_TT: top field first
 QP2LAMBDA = 118
 
@@ -53,7 +53,7 @@ def encoder_exists(name: str) -> bool:
 
 
 def _codec_family(encoder: str) -> str:
-    return av.codec.Codec(encoder, "w").name
+    return av.codec.Codec(encoder, "w").canonical_name
 
 
 def _log2_chroma(fmt: av.VideoFormat) -> tuple[int, int]:

@@ -18,9 +18,11 @@ from .layout import Layout, OtherStream, VideoInfo
 
 # Planar formats handled natively (converted on the model's device); others go through swscale.
 NATIVE_FORMATS = {
-    "yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p",
+    "yuv420p", "yuv422p", "yuv444p",
     "yuv420p10le", "yuv422p10le", "yuv444p10le", "yuv420p12le", "yuv422p12le", "yuv444p12le",
 }
+# JPEG-range twins: the same planes, but swscale would squeeze them into limited range on a reformat
+YUVJ = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p"}
 UNSPECIFIED, RANGE_FULL = 2, 2
 
 
@@ -72,7 +74,8 @@ def plane_dtype(frame: av.VideoFrame) -> np.dtype:
 def frame_planes(frame: av.VideoFrame, work_fmt: str) -> tuple[np.ndarray, ...]:
     """A decoded frame's Y, U, V planes as numpy views (reformatting only if not native); the views
     keep the frame alive, so nothing is copied until the batch is assembled."""
-    if frame.format.name != work_fmt:
+    name = frame.format.name
+    if name != work_fmt and YUVJ.get(name) != work_fmt:
         frame = frame.reformat(format=work_fmt)
     dtype = plane_dtype(frame)
     return tuple(_plane_view(p, dtype) for p in frame.planes[:3])
@@ -90,6 +93,7 @@ def planes_frame(planes: tuple[np.ndarray, ...], fmt: str) -> av.VideoFrame:
 
 def work_format(pix_fmt: str) -> tuple[str, int]:
     """The planar format frames are handed to the model in, and its bit depth."""
+    pix_fmt = YUVJ.get(pix_fmt, pix_fmt)
     if pix_fmt in NATIVE_FORMATS:
         return pix_fmt, av.VideoFormat(pix_fmt).components[0].bits
     try:
