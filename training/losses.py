@@ -7,11 +7,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from pytorch_msssim.ssim import _fspecial_gauss_1d, _ssim
+from .ssim import WIN, ssim_cs
 
 log = logging.getLogger("truesight_video")
 MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
-WIN = 11
 
 
 @dataclass(frozen=True)
@@ -70,14 +69,13 @@ class ProductLoss(nn.Module):
 
 
 def ms_ssim(x: torch.Tensor, y: torch.Tensor, scales: int = 5) -> torch.Tensor:
-    """MS-SSIM (data range 1) over the first `scales` scales, weights renormalised; pytorch-msssim's
-    own ms_ssim insists on all five, so this runs its per-scale SSIM directly."""
+    """MS-SSIM (data range 1) over the first `scales` scales (Wang et al. 2003, weights renormalised),
+    so crops too small for all five scales still work."""
     w = torch.tensor(MSSSIM_WEIGHTS[:scales], device=x.device, dtype=x.dtype)
     w = w / w.sum()
-    win = _fspecial_gauss_1d(WIN, 1.5).to(x.device, x.dtype).repeat([x.shape[1], 1, 1, 1])
     values = []
     for i in range(scales):
-        ssim_c, cs = _ssim(x, y, win=win, data_range=1.0, size_average=False, K=(0.01, 0.03))
+        ssim_c, cs = ssim_cs(x, y, data_range=1.0)
         if i < scales - 1:
             values.append(torch.relu(cs))
             pad = [s % 2 for s in x.shape[2:]]

@@ -40,8 +40,8 @@ def naive(src: Path, dst: Path, engine: Sharpener, settings: EncodeSettings) -> 
             if not isinstance(item, Frame):
                 writer.mux(item)
                 continue
-            (planes,) = engine.submit([item.planes], spec).result()
-            writer.write(planes, item.pts, info.work_fmt)
+            (planes,) = engine.submit([item.planes], spec, out=writer.planes).result()
+            writer.write(planes, item.pts)
             n += 1
     return n
 

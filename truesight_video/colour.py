@@ -33,6 +33,14 @@ class ColourSpec:
         return (1 << self.bits) - 1
 
 
+@dataclass(frozen=True)
+class OutputPlanes:
+    """The planes an encoder takes: bit depth and chroma subsampling (rows, columns per sample)."""
+
+    bits: int = 8
+    chroma_div: tuple[int, int] = (2, 2)
+
+
 def resolve_spec(colorspace: int, color_range: int, height: int, bits: int, pix_fmt: str) -> ColourSpec:
     """Pick the matrix and range for a stream, filling in FFmpeg's 'unspecified' the usual way."""
     matrix = colorspace if colorspace in _MATRICES else (BT709 if height > 576 else BT601)

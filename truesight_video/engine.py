@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import replace
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from .colour import ColourSpec, rgb_to_yuv, yuv_to_rgb
+from .colour import ColourSpec, OutputPlanes, rgb_to_yuv, yuv_to_rgb
 from .errors import ParameterError
 from .model import run_tiled, tile_overlap
 from .numerics import choose, prepare, run
@@ -156,16 +157,17 @@ class Sharpener:
             y = x + self.strength * (y - x)
         return y
 
-    def _host_buffers(self, batch: Sequence[Planes], out_shapes: Sequence[tuple[int, ...]]) -> dict[str, object]:
+    def _host_buffers(self, batch: Sequence[Planes], out_shapes: Sequence[tuple[int, ...]],
+                      out_dtype: torch.dtype) -> dict[str, object]:
         slot = self._slots.get(self._k % 2)
         b = len(batch)
-        key = (b, tuple(p.shape for p in batch[0]), batch[0][0].dtype.str)
+        key = (b, tuple(p.shape for p in batch[0]), batch[0][0].dtype.str, tuple(out_shapes), out_dtype)
         if slot is None or slot["key"] != key:
             dt = torch.int16 if batch[0][0].dtype == np.uint16 else torch.uint8
             slot = {
                 "key": key,
                 "in": [torch.empty((b, *p.shape), dtype=dt, pin_memory=True) for p in batch[0]],
-                "out": [torch.empty((b, *s), dtype=dt, pin_memory=True) for s in out_shapes],
+                "out": [torch.empty((b, *s), dtype=out_dtype, pin_memory=True) for s in out_shapes],
                 "done": None,
             }
             self._slots[self._k % 2] = slot
@@ -173,23 +175,37 @@ class Sharpener:
             slot["done"].synchronize()  # the previous batch in this slot has finished with it
         return slot
 
-    def submit(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: bool = False) -> "_Pending | _Running":
-        """Start sharpening a batch of frames; .result() gives their planes. With side_by_side the
-        output is original | sharpened, twice as wide."""
+    def submit(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: bool = False,
+               out: OutputPlanes | None = None, fields: bool = False) -> "_Pending | _Running":
+        """Start sharpening a batch of frames; .result() gives their planes, in `out`'s bit depth and
+        chroma layout (default: the input's). With side_by_side the output is original | sharpened,
+        twice as wide; with fields (interlaced video) each field is sharpened as a picture of its own."""
         if self._pool is not None:
-            return _Running(self._pool.submit(self._submit, batch, spec, side_by_side))
-        return self._submit(batch, spec, side_by_side)
+            return _Running(self._pool.submit(self._submit, batch, spec, side_by_side, out, fields))
+        return self._submit(batch, spec, side_by_side, out, fields)
+
+    def _sharpen_fields(self, rgb: torch.Tensor) -> torch.Tensor:
+        """The two fields of interlaced frames sharpened apart: they were exposed at different times,
+        so across them the model would take the comb of moving edges for detail."""
+        out = torch.empty_like(rgb)
+        for k in (0, 1):
+            out[..., k::2, :] = self.sharpen_rgb(rgb[..., k::2, :]).to(rgb.dtype)
+        return out
 
     @torch.inference_mode()
-    def _submit(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: bool) -> _Pending:
-        wide = batch[0][0].dtype == np.uint16
+    def _submit(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: bool,
+                out: OutputPlanes | None, fields: bool = False) -> _Pending:
         h, w = batch[0][0].shape
         hc, wc = batch[0][1].shape
         ow = 2 * w if side_by_side else w
-        owc = -(-ow // -(-w // wc))  # the chroma width of the output's own width (odd widths round up)
-        out_shapes = [(h, ow), (hc, owc), (hc, owc)]
+        div = out.chroma_div if out else (-(-h // hc), -(-w // wc))
+        out_spec = replace(spec, bits=out.bits) if out else spec
+        ohc, owc = -(-h // div[0]), -(-ow // div[1])  # odd sizes round up
+        out_shapes = [(h, ow), (ohc, owc), (ohc, owc)]
+        wide = out_spec.bits > 8
+        dt = torch.int16 if wide else torch.uint8
         if self.cuda:
-            slot = self._host_buffers(batch, out_shapes)
+            slot = self._host_buffers(batch, out_shapes, dt)
             for dst, i in zip(slot["in"], range(3)):
                 dst.copy_(torch.from_numpy(np.stack([_to_signed(f[i]) for f in batch])))
             with torch.cuda.stream(self.copy_stream):
@@ -203,15 +219,13 @@ class Sharpener:
             planes = [torch.from_numpy(np.stack([_to_signed(f[i]) for f in batch])) for i in range(3)]
         y, u, v = (p.to(torch.int32) for p in planes)
         rgb = yuv_to_rgb(y, u, v, spec)
-        out = self.sharpen_rgb(rgb)
+        sharp = self._sharpen_fields(rgb) if fields else self.sharpen_rgb(rgb)
         if side_by_side:
-            out = torch.cat((rgb.to(out.dtype), out), dim=-1)
-            y = torch.cat((y, y), -1)
-        oy, ou, ov = rgb_to_yuv(out, spec, (hc, owc))
-        if side_by_side:
-            # keep the original half's planes bit-exact
-            oy[..., :w], ou[..., :wc], ov[..., :wc] = y[..., :w], u, v
-        dt = torch.int16 if wide else torch.uint8
+            sharp = torch.cat((rgb.to(sharp.dtype), sharp), dim=-1)
+        oy, ou, ov = rgb_to_yuv(sharp, out_spec, (ohc, owc))
+        if side_by_side and out_spec == spec and (ohc, -(-w // div[1])) == (hc, wc):
+            # the same planes in as out: keep the original half bit-exact
+            oy[..., :w], ou[..., :wc], ov[..., :wc] = y, u, v
         results = [p.to(dt) for p in (oy, ou, ov)]
         if not self.cuda:
             return _Pending(results, None, len(batch), wide)

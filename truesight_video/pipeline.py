@@ -162,7 +162,7 @@ def _run(reader: VideoReader, engine: Sharpener, writer: VideoWriter, batch_size
                     continue
                 frames, results = payload
                 for f, planes in zip(frames, results):
-                    writer.write(planes, f.pts, info.work_fmt)
+                    writer.write(planes, f.pts)
                 written[0] += len(frames)
                 bar.update(len(frames))
         except _Stop:
@@ -184,7 +184,8 @@ def _run(reader: VideoReader, engine: Sharpener, writer: VideoWriter, batch_size
             def flush(keep: int) -> None:
                 nonlocal batch, packets
                 if batch:
-                    pending.append((batch, engine.submit([f.planes for f in batch], spec, side_by_side=side_by_side)))
+                    pending.append((batch, engine.submit([f.planes for f in batch], spec, side_by_side=side_by_side,
+                                                         out=writer.planes, fields=info.interlaced)))
                 while len(pending) > keep:
                     # collect the oldest batch here, while newer ones compute: on CUDA its pinned output
                     # buffer is reused two batches later, so it must not wait in the queue un-copied

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import av
+import numpy as np
 
 from ..errors import ParameterError, first_line
 from ..options import EncodeSettings
@@ -25,6 +26,7 @@ ENCODER_FOR = {
 # tried in order when the input's own codec cannot be written into the output container
 FALLBACK_ENCODERS = ("libx264", "libx265", "libvpx-vp9", "libsvtav1", "mpeg4")
 QUANTIZER_ENCODERS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "h263", "h263p", "mjpeg", "wmv2"}
+B_FRAME_ENCODERS = {"mpeg1video", "mpeg2video", "mpeg4"}
 FIELD_TT = 2  # AV_FIELD_TT: top field first
 QP2LAMBDA = 118
 
@@ -111,7 +113,10 @@ def _options(codec: str, info: VideoInfo, settings: EncodeSettings) -> tuple[dic
     if codec == "dnxhd":  # DNxHR profiles take any frame size; classic DNxHD only a fixed list
         return {"profile": "dnxhr_hqx" if info.bits > 8 else "dnxhr_hq"}, None
     if codec in QUANTIZER_ENCODERS:
-        return {}, 2 if crf is None else min(31, max(1, crf))
+        # B-frames where the input had them: an AVI (no timestamps of its own) then shows its first
+        # frame one frame late, as the input did
+        opts = {"bf": "2"} if info.b_frames and codec in B_FRAME_ENCODERS else {}
+        return opts, 2 if crf is None else min(31, max(1, crf))
     return {}, None
 
 
@@ -142,16 +147,20 @@ def configure(vs: av.VideoStream, enc: VideoEncoding, info: VideoInfo, width: in
 
 
 def _trial(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> str | None:
-    """None if the container takes this encoding (encoder opened, one frame encoded and muxed), else why not."""
+    """None if the container takes this encoding (stream added, encoder opened, a frame encoded), else
+    why not. The packets are not muxed: from a one-frame encode x265 can return made-up timestamps
+    that the mp4 muxer refuses, which says nothing about a real run."""
     try:
         with av.open(io.BytesIO(), "w", format=format_name) as out:
             vs = out.add_stream(enc.codec, rate=info.rate or 25)
             configure(vs, enc, info, width, height)
             out.start_encoding()
             frame = av.VideoFrame(width, height, enc.pix_fmt)
+            for plane in frame.planes:  # new frames hold whatever memory was there: 10-bit garbage fails x265
+                np.frombuffer(plane, np.uint8)[:] = 0
             frame.pts, frame.time_base = 0, info.time_base
-            out.mux(vs.encode(frame))
-            out.mux(vs.encode(None))
+            vs.encode(frame)
+            vs.encode(None)
         return None
     except (av.FFmpegError, ValueError, TypeError, NotImplementedError, OverflowError) as e:
         return first_line(e)

@@ -38,6 +38,7 @@ class VideoInfo:
     field_order: int = 0
     sample_aspect_ratio: Fraction | None = None
     bit_rate: int = 0
+    b_frames: bool = False  # whether the stream reorders frames (its first frame shows after its first packet)
     disposition: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
     audio_streams: int = 0

@@ -149,6 +149,7 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
         color_primaries=tag(first.color_primaries, cc.color_primaries), color_trc=tag(first.color_trc, cc.color_trc),
         rotation=int(first.rotation or 0), interlaced=bool(first.interlaced_frame), field_order=cc.field_order,
         sample_aspect_ratio=Fraction(sar) if sar and sar.numerator else None, bit_rate=cc.bit_rate or 0,
+        b_frames=bool(cc.has_b_frames),
         disposition=int(vs.disposition), metadata=dict(vs.metadata),
         audio_streams=len(container.streams.audio))
 
@@ -182,11 +183,11 @@ class VideoReader:
                 length = self._length()
                 if length is not None and start >= length:
                     raise ParameterError("start", f"{start} is past the end of {self.path} ({length:.2f}s)")
-                self._seek(start)
-            first = self._peek()
+            first = self._seek_and_peek(start) if start > 0 else self._peek()
             if first is None:
                 raise TruesightError(f"no decodable video frames in {self.path}"
                                      + (f" after --start {start}" if start else ""))
+            self._first_pts = first.pts or 0
             info = _info(self.container, self.stream, first, self.path, self.origin)
             if info.width == 0 or info.height == 0:
                 raise TruesightError(f"video stream of {self.path} has no size (codec {info.codec!r})")
@@ -220,13 +221,26 @@ class VideoReader:
             return max(1, round(1 / (info.rate * info.time_base)))
         return 1
 
-    def _seek(self, start: float) -> None:
-        vs = self.stream
-        target = int((self.origin + start) / vs.time_base)
-        try:
-            self.container.seek(target, stream=vs, backward=True, any_frame=False)
-        except av.FFmpegError as e:
-            raise TruesightError(f"cannot seek to --start {start} in {self.path}: {first_line(e)}") from None
+    def _seek_and_peek(self, start: float) -> av.VideoFrame | None:
+        """Seek to a keyframe before start and peek its first shown frame. Seeking is only as exact as
+        the container's index (MPEG-TS has none: it seeks by bytes, and what follows may not decode
+        until the next keyframe), so when the first frame decoded lies past start, seek further back."""
+        margin = 0.0
+        while True:
+            self._pending.clear()
+            self.discarded = self.packets = 0
+            self._demux = self._demux_all()
+            target = max(0.0, start - margin)
+            try:
+                self.container.seek(int((self.origin + target) / self.stream.time_base), stream=self.stream,
+                                    backward=True, any_frame=False)
+            except av.FFmpegError as e:
+                raise TruesightError(f"cannot seek to --start {start} in {self.path}: {first_line(e)}") from None
+            frame = self._peek()
+            firsts = [obj for kind, obj in self._pending if kind == "frame"]
+            if target == 0.0 or (firsts and self._time(firsts[0]) <= start + 1e-6):
+                return frame
+            margin = 2 * margin if margin else 1.0
 
     def _demux_all(self) -> Iterator[tuple[str, Any]]:
         """('frame', av.VideoFrame) and ('packet', av.Packet) in file order, decoders flushed at the end."""
@@ -299,10 +313,13 @@ class VideoReader:
         yield from self._demux
 
     def _offset(self, stream: av.stream.Stream) -> int:
-        """What to subtract from a stream's timestamps so the output starts at --start."""
+        """What to subtract from a stream's timestamps so a window's first frame starts the output: the
+        same time for every stream (sync kept), and the video's own (so its times stay on their grid)."""
         if not self.start or not stream.time_base:
             return 0
-        return int(round((self.origin + self.start) / stream.time_base))
+        if stream.index == self.stream.index:
+            return self._first_pts
+        return int(round(self._first_pts * self.stream.time_base / stream.time_base))
 
     def _video_frame(self, frame: av.VideoFrame) -> Frame | None | bool:
         t = self._time(frame)

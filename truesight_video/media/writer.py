@@ -10,11 +10,12 @@ import os
 import av
 import numpy as np
 
+from ..colour import OutputPlanes
 from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
 from .encoders import configure, plan_video
 from .layout import Layout, OtherStream
-from .reader import planes_frame
+from .reader import YUVJ, planes_frame, work_format
 
 log = logging.getLogger("truesight_video")
 
@@ -95,9 +96,18 @@ class VideoWriter:
         self.video = vs
         self.codec = self.encoding.codec
         self.pix_fmt = self.encoding.pix_fmt
+        # the planes to be handed: the encoder's own layout where the engine can make it (so no swscale
+        # resampling sits between the model and the encoder), else 4:4:4 at the encoder's depth
+        self.work_fmt = work_format(self.pix_fmt)[0]
+        f = av.VideoFormat(self.work_fmt)
+        self.planes = OutputPlanes(bits=f.components[0].bits,
+                                   chroma_div=(64 // f.chroma_height(64), 64 // f.chroma_width(64)))
         tags = {k: v for k, v in self.layout.metadata.items() if k.lower() not in CONTAINER_TAGS_SKIP}
         if fmt in MOV_FAMILY:
             self._mov_tags(tags)
+            tb = info.time_base
+            if tb.numerator == 1 and tb.denominator <= 2**31 - 1:
+                out.options["video_track_timescale"] = str(tb.denominator)  # else mov picks >= 10000
         out.metadata.update(tags)
         self.copy: dict[int, av.stream.Stream] = {}
         self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
@@ -154,15 +164,20 @@ class VideoWriter:
         log.warning("%s (%s%s) cannot be stored in %s; dropped", what, s.label,
                     f", {s.codec}" if s.codec and s.codec != s.label else "", fmt)
 
-    def write(self, planes: tuple[np.ndarray, ...], pts: int | None, work_fmt: str) -> None:
-        """Encode one frame given as integer planes in work_fmt, at pts in the input's time base."""
-        frame = planes_frame(planes, work_fmt)
-        if work_fmt != self.pix_fmt:
+    def write(self, planes: tuple[np.ndarray, ...], pts: int | None) -> None:
+        """Encode one frame given as integer planes laid out as `self.planes` says, at pts in the
+        input's time base."""
+        same = YUVJ.get(self.pix_fmt, self.pix_fmt) == self.work_fmt  # a yuvj twin has the same planes
+        frame = planes_frame(planes, self.pix_fmt if same else self.work_fmt)
+        if not same:
             frame = frame.reformat(format=self.pix_fmt)
         frame.pts = pts
         frame.time_base = self.info.time_base
+        # some encoders (ProRes) write the frame's own tags, others the stream's: set both alike
         frame.color_range = self.info.color_range
         frame.colorspace = self.info.colorspace
+        frame.color_primaries = self.info.color_primaries
+        frame.color_trc = self.info.color_trc
         self.out.mux(self.video.encode(frame))
 
     def mux(self, packet: av.Packet) -> None:
