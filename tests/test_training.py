@@ -57,10 +57,10 @@ def test_synth_blur_is_the_average_of_its_subframes():
     rng_img = np.random.default_rng(3)
     photo = cv2.resize(rng_img.integers(0, 255, (8, 8, 3)).astype(np.uint8), (64, 48))
     cfg = synth.SynthConfig(width=64, height=48, sharp_fraction=0.0, noise=0.0, jpeg_prob=0.0, highlight_prob=0.0,
-                            object_prob=0.0)
+                            object_prob=0.0, soften=0.0)
     subs, gamma = synth.render_subframes(photo, np.random.default_rng(5), cfg)
     pair = synth.make_pair(photo, np.random.default_rng(5), cfg)
-    assert len(subs) in (7, 9, 11, 13)
+    assert len(subs) % 2 == 1 and len(subs) >= 7
     expect_gamma = synth.to8(synth.encode(subs.mean(0), gamma))
     expect_blur = synth.to8(synth.encode(subs, gamma).mean(0))
     assert np.abs(pair["blur_gamma"].astype(int) - expect_gamma).max() <= 1
@@ -70,13 +70,26 @@ def test_synth_blur_is_the_average_of_its_subframes():
     assert np.abs(pair["sharp"].astype(int) - photo).max() <= 1
 
 
-def test_min_blur_bounds_the_camera_path():
+def test_min_blur_bounds_the_camera_path_and_it_is_sampled_densely():
     cfg = synth.SynthConfig(width=200, height=100, min_blur=0.05, max_blur=0.06)
     diag = float(np.hypot(200, 100))
     for seed in range(20):
-        m = synth._path(9, np.random.default_rng(seed), cfg, 200, 100)
+        m = synth._path(np.random.default_rng(seed), cfg, 200, 100)
         ends = m[[0, -1], :, 2]  # translations of the first and last sub-frame
-        assert np.hypot(*(ends[1] - ends[0])) > 0.5 * 0.05 * diag  # bend and shake can shorten it a little
+        length = np.hypot(*(ends[1] - ends[0]))
+        assert length > 0.5 * 0.05 * diag  # the bend can shorten it a little
+        assert len(m) >= cfg.substeps * 0.05 * diag  # continuous motion: several samples per pixel
+        steps = np.hypot(*np.diff(m[:, :, 2], axis=0).T)
+        assert steps.max() <= 0.5  # no gap between samples: blur, not ghosted copies
+
+
+def test_softening_makes_the_sharp_frame_the_photo_through_camera_optics():
+    rng_img = np.random.default_rng(3)
+    photo = cv2.resize(rng_img.integers(0, 255, (8, 8, 3)).astype(np.uint8), (64, 48))
+    cfg = synth.SynthConfig(width=64, height=48, sharp_fraction=1.0, noise=0.0, highlight_prob=0.0, soften=0.7)
+    pair = synth.make_pair(photo, np.random.default_rng(0), cfg)
+    soft = cv2.GaussianBlur(photo.astype(np.float32) / 255, (0, 0), 0.7)
+    assert np.abs(pair["sharp"].astype(int) - synth.to8(soft)).max() <= 1
 
 
 def test_layout_variants_and_any_extension(tmp_path):

@@ -216,16 +216,28 @@ def _floats(text: str | None, name: str) -> tuple[float, ...]:
 @click.option("--split", default="train", show_default=True, help="Sub-folder: train or test.")
 @click.option("--sharp-fraction", type=click.FloatRange(0, 1), default=0.1, show_default=True,
               help="Share of sharp->sharp pairs (no motion).")
-@click.option("--max-blur", type=click.FloatRange(0, 1), default=0.06, show_default=True,
-              help="Longest camera path, as a fraction of the frame diagonal.")
-@click.option("--min-blur", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="Shortest camera path of a moving pair (same unit).")
-@click.option("--noise", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Sensor noise scale (0: none).")
-@click.option("--jpeg-prob", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--max-blur", type=click.FloatRange(0, 1), default=0.027, show_default=True,
+              help="Longest camera path, as a fraction of the frame diagonal (0.027: 20 px at 640x360).")
+@click.option("--min-blur", type=click.FloatRange(0, 1), default=0.011, show_default=True,
+              help="Shortest camera path of a moving pair (same unit; 0.011: 8 px at 640x360).")
+@click.option("--substeps", type=click.FloatRange(min=0), default=4.0, show_default=True,
+              help="Samples per pixel of motion (0: only 7-13 sub-frames, i.e. ghosted copies).")
+@click.option("--curve", type=click.FloatRange(min=0), default=0.15, show_default=True,
+              help="Bend of the camera path, as a fraction of its length (0: straight).")
+@click.option("--rotation", type=click.FloatRange(min=0), default=0.25, show_default=True,
+              help="Camera roll over the exposure, degrees (standard deviation).")
+@click.option("--soften", type=click.FloatRange(min=0), default=0.7, show_default=True,
+              help="Gaussian sigma (px) applied to photos first: a video camera's optics.")
+@click.option("--object-prob", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+              help="Share of pairs with an object moving on its own.")
+@click.option("--noise", type=click.FloatRange(min=0), default=0.3, show_default=True, help="Sensor noise scale (0: none).")
+@click.option("--jpeg-prob", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of inputs JPEG-compressed (real GoPro inputs are not).")
 @click.option("-q", "--quiet", is_flag=True)
 @friendly
 def synth(source: str, out: str, count: int, seed: int, size: str, split: str, sharp_fraction: float,
-          max_blur: float, min_blur: float, noise: float, jpeg_prob: float, quiet: bool) -> None:
+          max_blur: float, min_blur: float, substeps: float, curve: float, rotation: float, soften: float,
+          object_prob: float, noise: float, jpeg_prob: float, quiet: bool) -> None:
     """Write synthetic GoPro-layout pairs (blur, blur_gamma, sharp) from photos or a video."""
     from .training.synth import SynthConfig, synthesize
 
@@ -233,6 +245,7 @@ def synth(source: str, out: str, count: int, seed: int, size: str, split: str, s
     if min_blur > max_blur:
         raise TruesightError(f"--min-blur {min_blur} is above --max-blur {max_blur}")
     cfg = SynthConfig(width=w, height=h, sharp_fraction=sharp_fraction, max_blur=max_blur, min_blur=min_blur,
+                      substeps=substeps, curve=curve, rotation=rotation, soften=soften, object_prob=object_prob,
                       noise=noise, jpeg_prob=jpeg_prob)
     n = synthesize(source, out, count, seed=seed, cfg=cfg, split=split, progress=not quiet)
     click.echo(f"wrote {n} pairs under {Path(out) / split}", err=True)
@@ -375,6 +388,33 @@ def evaluate(data: str, weights: str | None, teacher: str | None, inputs: str, d
                    err=as_json)
     if as_json:
         click.echo(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()}))
+
+
+@main.command()
+@click.option("--from", "sources", multiple=True, required=True,
+              help="Real blurry footage: a video, an image or a folder of images (repeat for several).")
+@click.option("--out", required=True, type=click.Path(), help="Output ROOT; pairs go to ROOT/train/DIST_<name>/.")
+@click.option("--teacher", "teacher_dir", default=None, metavar="DIR",
+              help="The DMPHN weights folder (default: $TRUESIGHT_TEACHER).")
+@click.option("--every", type=click.IntRange(min=1), default=1, show_default=True, help="Use every N-th video frame.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N frames per source.")
+@click.option("--max-side", type=click.IntRange(min=64), default=1280, show_default=True,
+              help="Scale frames down to this longer side first (the teacher was trained on 720p).")
+@click.option("--device", default="auto", show_default=True)
+@click.option("-q", "--quiet", is_flag=True)
+@friendly
+def teacher(sources: tuple[str, ...], out: str, teacher_dir: str | None, every: int, limit: int | None,
+            max_side: int, device: str, quiet: bool) -> None:
+    """Distill: write GoPro-layout pairs of real frames and the teacher's restoration of them."""
+    from .engine import resolve_device
+    from .training.distill import distill
+    from .training.teacher import load_teacher
+
+    _setup_logging(quiet)
+    dev = resolve_device(device)
+    n = distill(list(sources), out, load_teacher(teacher_dir, dev), dev, every=every, limit=limit,
+                max_side=max_side, progress=not quiet)
+    click.echo(f"wrote {n} pairs under {Path(out) / 'train'}", err=True)
 
 
 @main.command()
