@@ -12,6 +12,10 @@ class ParameterError(TruesightError, ValueError):
         self.param, self.problem = param, problem
         super().__init__(f"{param} {problem}")
 
+    def __reduce__(self) -> tuple:
+        # crosses process boundaries intact (a Ray task's error reaches the driver as itself)
+        return type(self), (self.param, self.problem)
+
 
 def first_line(e: BaseException) -> str:
     """The first line of an exception's message (or its type name), for one-line errors."""

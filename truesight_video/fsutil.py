@@ -7,12 +7,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+TEMP_TOKEN = 8  # hex digits between the stem and ".part"
+
+
+def temp_name(target: Path, token: str) -> str:
+    """The name of a temporary file for target: hidden, beside it, ending .part<ext> so the muxer still knows it."""
+    return f".{target.stem}.{token}.part{target.suffix}"
+
 
 def _create_temp(target: Path) -> Path:
     """A new empty file beside target, made with mode 0o666 so the process umask applies as for any
     file it writes (mkstemp's 0o600 would leave finished outputs private)."""
     for _ in range(100):
-        tmp = target.parent / f".{target.stem}.{secrets.token_hex(4)}.part{target.suffix}"
+        tmp = target.parent / temp_name(target, secrets.token_hex(TEMP_TOKEN // 2))
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             return tmp
@@ -31,3 +38,24 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def leftover_temps(target: str | os.PathLike) -> list[Path]:
+    """Temporary files of target that a writer killed mid-write (SIGKILL, a lost worker) left beside it."""
+    target = Path(target)
+    head, tail = f".{target.stem}.", f".part{target.suffix}"  # around the token, as temp_name() puts them
+    try:
+        names = [p.name for p in target.parent.iterdir()]
+    except OSError:
+        return []
+    return [target.parent / n for n in names
+            if n.startswith(head) and n.endswith(tail) and len(n) == len(head) + TEMP_TOKEN + len(tail)
+            and all(c in "0123456789abcdef" for c in n[len(head):len(head) + TEMP_TOKEN])]
+
+
+def remove_leftover_temps(target: str | os.PathLike) -> int:
+    """Delete target's leftover temporary files (only its writer may call this); returns how many."""
+    found = leftover_temps(target)
+    for p in found:
+        p.unlink(missing_ok=True)
+    return len(found)

@@ -79,11 +79,15 @@ def sharpen_image(src: Path, dst: Path, options: SharpenOptions, model: Any = No
                  memory_format=engine.numerics.memory_format)
 
 
-def sharpen_one(src: Path, dst: Path, options: SharpenOptions, model: Any = None) -> Stats:
-    """Sharpen a clip or a still image into dst."""
+def sharpen_one(src: Path, dst: Path, options: SharpenOptions, model: Any = None,
+                on_frames: Callable[[int], None] | None = None) -> Stats:
+    """Sharpen a clip or a still image into dst; on_frames(n) hears of frames as they are written."""
     if is_image(src) and src.exists():
-        return sharpen_image(src, dst, options, model)
-    return sharpen_video(src, dst, options, model=model)
+        stats = sharpen_image(src, dst, options, model)
+        if on_frames is not None:
+            on_frames(1)
+        return stats
+    return sharpen_video(src, dst, options, model=model, on_frames=on_frames)
 
 
 def sharpen_many(inputs: list[Path], out_dir: Path | None, on_done: Callable[[Path, Stats | None, str | TruesightError | None], None],

@@ -9,7 +9,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
@@ -86,10 +86,11 @@ def check_output(src: Path, dst: Path, overwrite: bool) -> None:
 
 
 def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, options: SharpenOptions | None = None, *,
-                  model: Any = None, **values: Any) -> Stats:
+                  model: Any = None, on_frames: Callable[[int], None] | None = None, **values: Any) -> Stats:
     """Sharpen a clip into dst (atomically), keeping audio, subtitles, timing and colour tags.
     options (or keyword values of its fields, e.g. device="cpu", crf=20) say how; model, if given,
-    is used instead of loading options.engine.weights."""
+    is used instead of loading options.engine.weights; on_frames, if given, is called with the number
+    of frames each time some are written (from the encoding thread)."""
     opts = SharpenOptions.build(options, **values)
     eng = opts.engine
     src, dst = Path(src), Path(dst)
@@ -109,7 +110,7 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, options: Sharp
                 Sharpener(net, dev, precision=eng.precision, strength=eng.strength, tile=tile, workers=workers,
                           frame_size=(info.width, info.height)) as engine:
             frames = _run(reader, engine, writer, batch_size, opts.side_by_side, opts.progress,
-                          _expected_frames(info, opts.start, opts.duration))
+                          _expected_frames(info, opts.start, opts.duration), on_frames)
     seconds = time.perf_counter() - t0
     return Stats(frames=frames, seconds=seconds, fps=frames / seconds if seconds else 0.0, output=str(dst),
                  width=out_width, height=info.height, device=str(dev), model=model_label(eng.weights),
@@ -128,7 +129,7 @@ def _expected_frames(info: Any, start: float, duration: float | None) -> int | N
 
 
 def _run(reader: VideoReader, engine: Sharpener, writer: VideoWriter, batch_size: int, side_by_side: bool,
-         progress: bool, total: int | None) -> int:
+         progress: bool, total: int | None, on_frames: Callable[[int], None] | None = None) -> int:
     info = reader.info
     spec = info_spec(info)
     q_in: queue.Queue = queue.Queue(maxsize=batch_size * (QUEUE_BATCHES + engine.depth))
@@ -165,6 +166,8 @@ def _run(reader: VideoReader, engine: Sharpener, writer: VideoWriter, batch_size
                     writer.write(planes, f.pts)
                 written[0] += len(frames)
                 bar.update(len(frames))
+                if on_frames is not None:
+                    on_frames(len(frames))
         except _Stop:
             pass
         except BaseException as e:
