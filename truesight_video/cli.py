@@ -23,10 +23,13 @@ def _setup_logging(quiet: bool) -> None:
                         stream=sys.stderr, force=True)
 
 
+FLAGS = {"address": "--ray"}  # library parameters whose flag is not --<parameter>
+
+
 def error_text(e: TruesightError) -> str:
     """A library error as the user should read it: a bad parameter is named by its flag."""
     if isinstance(e, ParameterError):
-        return f"--{e.param.replace('_', '-')} {e.problem}"
+        return f"{FLAGS.get(e.param, '--' + e.param.replace('_', '-'))} {e.problem}"
     return str(e)
 
 
@@ -100,15 +103,23 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
               help="Run the model on overlapping tiles of this size (same result, less memory; auto above 1440p).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or warnings.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per output.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="auto", default=None, metavar="[auto|ADDRESS]",
+              help="Each input is a task on a Ray cluster (one GPU each where it has GPUs, else a CPU): auto joins "
+                   "the running cluster or starts a local one; ADDRESS is its head's HOST:PORT. Paths must be on "
+                   "storage every node shares. Give it after the inputs, or as --ray=auto.")
 @friendly
 def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weights: str | None, device: str,
             precision: str, strength: float, batch_size: int | None, codec: str | None, crf: int | None,
             preset: str | None, pix_fmt: str | None, start: float, duration: float | None, side_by_side: bool,
-            tile: int | None, quiet: bool, as_json: bool) -> None:
+            tile: int | None, quiet: bool, as_json: bool, ray_address: str | None) -> None:
     """Sharpen clips, folders of clips, or still images."""
-    from .options import EncodeSettings, EngineOptions, SharpenOptions
+    from .options import ClusterOptions, EncodeSettings, EngineOptions, SharpenOptions
 
     _setup_logging(quiet)
+    if ray_address is not None and ray_address != "auto" and Path(ray_address).exists():
+        raise TruesightError(f"--ray took the input {ray_address!r} for a cluster address: give --ray after the "
+                             "inputs, or as --ray=auto")
+    cluster = ClusterOptions(address=ray_address, worker_logs=not quiet) if ray_address is not None else None
     options = SharpenOptions(
         engine=EngineOptions(weights=weights, device=device, precision=precision, strength=strength, tile=tile,
                              batch_size=batch_size),
@@ -119,9 +130,15 @@ def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weight
     from .engine import resolve_device
     from .jobs import default_output, expand_inputs, sharpen_many, sharpen_one
 
-    model = load_model(weights, resolve_device(device))  # once, so a bad --weights fails before any work
+    # once, so a bad --weights fails before any work; on Ray the tasks get a copy and move it to their device
+    model = load_model(weights, "cpu" if cluster else resolve_device(device))
     paths = expand_inputs(list(inputs))
     single = len(inputs) == 1 and not Path(inputs[0]).is_dir()
+    if cluster is not None:
+        if not paths:
+            raise TruesightError(f"no media files in {', '.join(inputs)}")
+        _sharpen_on_ray(paths, single, output, options, cluster, model, as_json, quiet)
+        return
     if single:
         src = paths[0]
         dst = Path(output) if output else default_output(src)
@@ -140,6 +157,33 @@ def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weight
     result = sharpen_many(paths, Path(output) if output else None, on_done, options, model)
     if not quiet:
         click.echo(f"{len(result.done)} sharpened, {len(result.skipped)} skipped, {len(result.failed)} failed", err=True)
+    if result.failed:
+        sys.exit(1)
+
+
+def _sharpen_on_ray(paths: list[Path], single: bool, output: str | None, options: Any, cluster: Any, model: Any,
+                    as_json: bool, quiet: bool) -> None:
+    """`sharpen --ray`: the same jobs as a folder run (one input may name its output file), one Ray task each."""
+    from .cluster import sharpen_on_ray
+    from .jobs import default_output
+
+    if single and output and not Path(output).is_dir():
+        jobs = [(paths[0], Path(output))]
+    else:
+        jobs = [(src, default_output(src, Path(output) if output else None)) for src in paths]
+
+    def on_done(src: Path, stats: Any, problem: str | TruesightError | None) -> None:
+        if stats is not None:
+            _report(stats, as_json, quiet)
+        elif not quiet:
+            text = error_text(problem) if isinstance(problem, TruesightError) else problem
+            click.echo(f"{src}: {text}", err=True)
+
+    result = sharpen_on_ray(jobs, on_done, options, cluster, model)
+    if not quiet:
+        click.echo(f"{len(result.done)} sharpened, {len(result.skipped)} skipped, {len(result.failed)} failed", err=True)
+        for src, e in result.failed:
+            click.echo(f"  failed: {src}: {error_text(e)}", err=True)
     if result.failed:
         sys.exit(1)
 

@@ -2,6 +2,7 @@
 parameter. No heavy imports: the CLI builds these before torch or PyAV load."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -84,3 +85,25 @@ class SharpenOptions:
             parts[owners[name]][name] = value
         return replace(base, engine=replace(base.engine, **parts["engine"]),
                        encode=replace(base.encode, **parts["encode"]), **parts[""])
+
+
+_ADDRESS = re.compile(r"^[\w.\-\[\]:]+:\d{1,5}$")
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """A folder run on Ray: which cluster, what each clip's task reserves, how often a lost one reruns."""
+
+    address: str = "auto"  # auto: the running cluster (RAY_ADDRESS, `ray start` here) or a new local one; else HOST:PORT
+    cpus: float = 1.0  # CPUs each clip's task reserves (and the threads torch uses there)
+    max_retries: int = 3  # reruns of a clip whose worker or node died; a bad clip's own error is never rerun
+    worker_logs: bool = True  # workers' warnings shown by the driver
+
+    def __post_init__(self) -> None:
+        if self.address != "auto" and not _ADDRESS.match(self.address):
+            raise ParameterError("address", f"must be auto or a cluster's HOST:PORT (run on one of its nodes), "
+                                            f"got {self.address!r}")
+        if not self.cpus > 0:
+            raise ParameterError("cpus", f"must be > 0, got {self.cpus}")
+        if self.max_retries < 0:
+            raise ParameterError("max_retries", f"must be >= 0, got {self.max_retries}")
