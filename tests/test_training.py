@@ -212,15 +212,98 @@ assert "av" not in sys.modules, "PyAV was imported"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+# `truesight-video train` under torchrun, with every call that writes into --out logged per rank
+SPY = """
+import os, sys
+import truesight_video.training.train as t
+calls = sys.argv.pop(1)
+def spy(name, fn):
+    def wrapped(*a, **k):
+        with open(os.path.join(calls, "rank" + os.environ["RANK"]), "a") as f:
+            f.write(name + "\\n")
+        return fn(*a, **k)
+    return wrapped
+for name in ("save_checkpoint", "_write_csv", "_plot"):
+    setattr(t, name, spy(name, getattr(t, name)))
+from truesight_video.cli import main
+main(sys.argv[1:], prog_name="truesight-video")
+"""
+
+
 def test_ddp_two_cpu_processes(gopro, tmp_path):
-    out = tmp_path / "ddp"
+    spy, calls = tmp_path / "spy.py", tmp_path / "calls"
+    spy.write_text(SPY)
+    calls.mkdir()
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-           "-m", "truesight_video.cli", "train", "--data", str(gopro), "--out", str(out), "--steps", "4",
-           "--crop", "32", "--width", "8", "--device", "cpu", "-q"]
-    subprocess.run(cmd, check=True, env=env, timeout=300, capture_output=True)
-    ck = read_checkpoint(out / "last.pt")
-    assert ck["step"] == 4 and ck["meta"]["world_size"] == 2
+
+    def torchrun(out: Path, steps: int, *more: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(spy),
+               str(calls), "train", "--data", str(gopro), "--out", str(out), "--steps", str(steps), "--crop", "32",
+               "--width", "8", "--device", "cpu", "--val-every", "2", "-q", *more]
+        return subprocess.run(cmd, check=True, env=env, timeout=300, capture_output=True, text=True)
+
+    first = torchrun(tmp_path / "ddp", 4)
+    ck = read_checkpoint(tmp_path / "ddp" / "last.pt")
+    assert ck["step"] == 4 and ck["meta"]["world_size"] == 2 and ck["meta"]["train"]["sampler"] == "epoch"
+    lines = first.stdout.strip().splitlines()  # validation rows and the final metrics, from rank 0 alone
+    assert [line.split()[0] for line in lines if line.startswith("step=")] == ["step=2", "step=4"]
+    assert len([line for line in lines if line.startswith("{")]) == 1
+    # resume under torchrun continues exactly: the same weights as a straight run of 8 steps
+    torchrun(tmp_path / "ddp", 8, "--resume")
+    torchrun(tmp_path / "straight", 8)
+    a = read_checkpoint(tmp_path / "straight" / "last.pt")
+    b = read_checkpoint(tmp_path / "ddp" / "last.pt")
+    assert b["step"] == 8 and [r["step"] for r in b["history"]] == [2, 4, 6, 8]
+    for k in a["state_dict"]:
+        assert torch.allclose(a["state_dict"][k], b["state_dict"][k], atol=1e-6), k
+    # checkpoints, the CSV log and its plot come from rank 0 only
+    assert sorted(p.name for p in calls.iterdir()) == ["rank0"]
+    assert {"save_checkpoint", "_write_csv", "_plot"} == set((calls / "rank0").read_text().split())
+    rows = (tmp_path / "ddp" / "train_log.csv").read_text().strip().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["2", "4", "6", "8"]
+
+
+def test_epoch_sampler_shards_each_pass_across_ranks_and_reshuffles_it():
+    from truesight_video.training.data import EpochSampler
+
+    # one group of 24 pairs, 4 ranks x 3: each epoch (2 steps) every pair once, on exactly one rank
+    s = EpochSampler([24], [1.0], batch_size=3, world=4, seed=7)
+    epochs = [[s.picks(step, r) for step in (2 * e, 2 * e + 1) for r in range(4)] for e in range(3)]
+    for epoch in epochs:
+        flat = [i for batch in epoch for _, i in batch]
+        assert sorted(flat) == list(range(24))
+    orders = [[i for batch in e for _, i in batch] for e in epochs]
+    assert orders[0] != orders[1] != orders[2]  # reshuffled every epoch
+    # two groups mixed 0.6/0.4, 3 ranks x 2: in slot order each group's draws are whole passes, reshuffled
+    s = EpochSampler([10, 7], [0.6, 0.4], batch_size=2, world=3, seed=1)
+    draws: dict[int, list[int]] = {0: [], 1: []}
+    for step in range(40):
+        for r in range(3):
+            for g, i in s.picks(step, r):
+                draws[g].append(i)
+    for g, n in ((0, 10), (1, 7)):
+        passes = [draws[g][k:k + n] for k in range(0, len(draws[g]) - n + 1, n)]
+        assert len(passes) >= 4 and all(sorted(p) == list(range(n)) for p in passes)
+        assert len({tuple(p) for p in passes}) > 1
+    assert 0.5 < len(draws[0]) / 240 < 0.7
+    # a pure function of (seed, step, world): a fresh sampler (a resumed run) agrees, in any order
+    fresh = EpochSampler([10, 7], [0.6, 0.4], batch_size=2, world=3, seed=1)
+    assert fresh.picks(37, 2) == s.picks(37, 2) and fresh.picks(3, 1) == s.picks(3, 1)
+
+
+def test_a_checkpoint_from_before_the_epoch_sampler_resumes_exactly(gopro, tmp_path):
+    train(_cfg(gopro, tmp_path / "straight", steps=12, sampler="random"))
+    train(_cfg(gopro, tmp_path / "old", steps=6, sampler="random"))
+    for p in (tmp_path / "old").glob("*.pt"):  # as written before TrainConfig had a sampler
+        ck = torch.load(p, weights_only=True)
+        del ck["meta"]["train"]["sampler"]
+        torch.save(ck, p)
+    train(_cfg(gopro, tmp_path / "old", steps=12, resume=True))  # the default sampler is "epoch"
+    a = read_checkpoint(tmp_path / "straight" / "last.pt")["state_dict"]
+    b = read_checkpoint(tmp_path / "old" / "last.pt")
+    assert b["meta"]["train"]["sampler"] == "random"
+    for k in a:
+        assert torch.allclose(a[k], b["state_dict"][k], atol=1e-6), k
 
 
 def test_export_strips_training_state_and_loads(gopro, tmp_path):

@@ -129,11 +129,17 @@ def random_crop_pair(blurry: np.ndarray, sharp: np.ndarray, crop: int, rng: np.r
     return np.rot90(a, k), np.rot90(b, k)
 
 
+def _stack(xs: list[torch.Tensor], ys: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    c = min(min(t.shape[-2:]) for t in xs)
+    return torch.stack([t[..., :c, :c] for t in xs]), torch.stack([t[..., :c, :c] for t in ys])
+
+
 def sample_batch(groups: list[list[Pair]], weights: list[float], batch_size: int, crop: int, seed: int,
                  step: int, rank: int = 0, scale_min: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """The batch for one training step, a pure function of (seed, step, rank): resuming at step k
-    sees exactly the batches a straight run would, and each rank sees different crops. Each sample
-    first picks a data group (one per --data root) by weight, then a pair in it."""
+    """The batch for one training step with the "random" sampler (pairs drawn with replacement; ranks
+    may draw the same pair), a pure function of (seed, step, rank): resuming at step k sees exactly the
+    batches a straight run would. Each sample first picks a data group (one per --data root) by
+    weight, then a pair in it. Runs whose checkpoints predate the "epoch" sampler resume with it."""
     rng = np.random.default_rng([seed, step, rank])
     prob = np.asarray(weights, dtype=np.float64) / np.sum(weights)
     xs, ys = [], []
@@ -143,5 +149,76 @@ def sample_batch(groups: list[list[Pair]], weights: list[float], batch_size: int
         a, b = random_crop_pair(cached_rgb(p.blurry), cached_rgb(p.sharp), crop, rng, scale_min)
         xs.append(to_tensor(a))
         ys.append(to_tensor(b))
-    c = min(min(t.shape[-2:]) for t in xs)
-    return torch.stack([t[..., :c, :c] for t in xs]), torch.stack([t[..., :c, :c] for t in ys])
+    return _stack(xs, ys)
+
+
+_ORDER = 2**32 - 1  # seeds the sampler's own streams apart from the per-rank crop streams [seed, step, rank]
+
+
+class EpochSampler:
+    """Which pairs every rank trains on at every step, DistributedSampler-style. Each data group (one
+    per --data root) is walked in a new permutation on every pass over it, seeded by (seed, group,
+    pass). A step's global batch has batch_size x world slots; each slot's group is drawn by --mix
+    weight from (seed, step) alone, and takes the next pair of that group's walk; rank r gets slots
+    r*batch_size .. (r+1)*batch_size - 1. So no pair repeats within a pass over its group, on any rank
+    or step, and the order is a pure function of (seed, step, world): a resumed run sees the pairs a
+    straight run would."""
+
+    def __init__(self, sizes: list[int], weights: list[float], batch_size: int, world: int, seed: int) -> None:
+        if not sizes or min(sizes) < 1:
+            raise TruesightError("every data group needs at least one pair")
+        self.sizes, self.batch_size, self.world, self.seed = list(sizes), batch_size, world, seed
+        self.prob = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+        self.slots = batch_size * world
+        self._step, self._used = 0, np.zeros(len(sizes), np.int64)  # draws from each group before self._step
+        self._perms: dict[tuple[int, int], np.ndarray] = {}
+
+    def _groups(self, step: int) -> np.ndarray:
+        """The group of each global slot of a step."""
+        if len(self.sizes) == 1:
+            return np.zeros(self.slots, np.int64)
+        return np.random.default_rng([self.seed, step, _ORDER]).choice(len(self.sizes), self.slots, p=self.prob)
+
+    def _advance(self, step: int) -> None:
+        if step < self._step:
+            self._step, self._used = 0, np.zeros(len(self.sizes), np.int64)
+        if len(self.sizes) == 1:
+            self._step, self._used = step, np.array([step * self.slots], np.int64)
+        while self._step < step:  # a resume at step k replays k cheap draws of slot groups, once
+            self._used += np.bincount(self._groups(self._step), minlength=len(self.sizes))
+            self._step += 1
+
+    def _perm(self, group: int, walk: int) -> np.ndarray:
+        key = (group, walk)
+        if key not in self._perms:
+            if len(self._perms) > 4 * len(self.sizes):
+                self._perms.clear()
+            self._perms[key] = np.random.default_rng([self.seed, group, walk, _ORDER]).permutation(self.sizes[group])
+        return self._perms[key]
+
+    def picks(self, step: int, rank: int) -> list[tuple[int, int]]:
+        """(group, pair index) of each of rank's batch_size samples at a step."""
+        self._advance(step)
+        groups = self._groups(step)
+        used = self._used.copy()
+        out = []
+        for slot, g in enumerate(groups):
+            if rank * self.batch_size <= slot < (rank + 1) * self.batch_size:
+                walk, i = divmod(int(used[g]), self.sizes[g])
+                out.append((int(g), int(self._perm(int(g), walk)[i])))
+            used[g] += 1
+        return out
+
+
+def sharded_batch(groups: list[list[Pair]], sampler: EpochSampler, crop: int, seed: int, step: int,
+                  rank: int = 0, scale_min: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch for one training step with the "epoch" sampler: the sampler's pairs for this rank,
+    each cropped, flipped and rotated from the random stream (seed, step, rank)."""
+    rng = np.random.default_rng([seed, step, rank])
+    xs, ys = [], []
+    for g, i in sampler.picks(step, rank):
+        p = groups[g][i]
+        a, b = random_crop_pair(cached_rgb(p.blurry), cached_rgb(p.sharp), crop, rng, scale_min)
+        xs.append(to_tensor(a))
+        ys.append(to_tensor(b))
+    return _stack(xs, ys)

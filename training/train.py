@@ -9,21 +9,25 @@ import queue
 import subprocess
 import threading
 import time
-from dataclasses import asdict, dataclass
+import logging
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.distributed as dist
 
 from ..checkpoint import read_checkpoint, save_checkpoint
 from ..engine import resolve_device
-from ..errors import TruesightError
+from ..errors import ParameterError, TruesightError
 from ..model import build_student, config_fields, count_params
 from ..numerics import train_numerics
-from .data import Pair, find_pairs, holdout_last, sample_batch
+from .data import EpochSampler, Pair, find_pairs, holdout_last, sample_batch, sharded_batch
 from .evaluate import evaluate_pairs, one_input_per_frame
 from .losses import LossConfig, ProductLoss
+
+log = logging.getLogger("truesight_video")
+SAMPLERS = ("epoch", "random")
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class TrainConfig:
     val_last: int = 0
     steps: int | None = None
     epochs: int = 30
-    batch_size: int = 2
+    batch_size: int = 2  # per process: under torchrun each GPU takes this many, the global batch is x world size
     crop: int = 256
     scale_min: float = 1.0  # crops shrunk by a random factor in [scale_min, 1] (1: off)
     lr: float = 1e-4
@@ -58,6 +62,14 @@ class TrainConfig:
     resume: bool = False
     progress: bool = True
     init: str | None = None
+    # "epoch": DistributedSampler-style, every pass over a data group reshuffled and sharded across ranks
+    # (data.EpochSampler); "random": pairs drawn with replacement, the order of runs made before it.
+    # --resume keeps the sampler its checkpoint was trained with.
+    sampler: str = "epoch"
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise ParameterError("sampler", f"must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
 
 
 def arch_fields(cfg: TrainConfig) -> dict[str, Any]:
@@ -80,15 +92,24 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def _prefetch(groups: list[list[Pair]], cfg: TrainConfig, weights: list[float], start: int, total: int,
-              rank: int, pin: bool, stop: threading.Event) -> queue.Queue:
+def batches_for(groups: list[list[Pair]], cfg: TrainConfig, weights: list[float], rank: int,
+                world: int) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
+    """step -> this rank's (input, target) batch, from cfg.sampler."""
+    if cfg.sampler == "random":
+        return lambda step: sample_batch(groups, weights, cfg.batch_size, cfg.crop, cfg.seed, step, rank, cfg.scale_min)
+    order = EpochSampler([len(g) for g in groups], weights, cfg.batch_size, world, cfg.seed)
+    return lambda step: sharded_batch(groups, order, cfg.crop, cfg.seed, step, rank, cfg.scale_min)
+
+
+def _prefetch(batch_at: Callable[[int], tuple[torch.Tensor, torch.Tensor]], start: int, total: int, pin: bool,
+              stop: threading.Event) -> queue.Queue:
     """A thread that builds the next batches ahead of the loop (pinned when training on CUDA)."""
     q: queue.Queue = queue.Queue(maxsize=4)
 
     def work() -> None:
         try:
             for step in range(start, total):
-                x, y = sample_batch(groups, weights, cfg.batch_size, cfg.crop, cfg.seed, step, rank, cfg.scale_min)
+                x, y = batch_at(step)
                 if pin:
                     x, y = x.pin_memory(), y.pin_memory()
                 while not stop.is_set():
@@ -201,6 +222,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         history = list(ck.get("history", []))
         if start >= total:
             raise TruesightError(f"--resume: {last} is already at step {start} of {total}")
+        # the batches continue exactly as before only with the checkpoint's own sampler and world size
+        cfg = replace(cfg, sampler=ck["meta"].get("train", {}).get("sampler", "random"))
+        was = ck["meta"].get("world_size", 1)
+        if was != world and main_rank:
+            log.warning("--resume: %s was trained by %d processes, now %d: the data order differs from a straight run",
+                        last, was, world)
     numerics = train_numerics(device, cfg.precision)
     if numerics.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -237,7 +264,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             save_checkpoint(out / name, raw, meta=meta, extra=extra)
 
     stop = threading.Event()
-    batches = _prefetch(groups, cfg, mix, start, total, rank, cuda, stop)
+    batches = _prefetch(batches_for(groups, cfg, mix, rank, world), start, total, cuda, stop)
     bar = tqdm(range(start, total), initial=start, total=total, unit="step", disable=not (cfg.progress and main_rank),
                dynamic_ncols=True, desc="train")
     t_start = time.perf_counter()

@@ -317,7 +317,9 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("--mix", default=None, help="Sampling weight per --data root, e.g. 0.5,0.5.")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Train this many steps (overrides --epochs).")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Crops per step per process: under torchrun each GPU trains on this many, so the global batch "
+                   "is this times the number of processes (the learning rate is not scaled with it).")
 @click.option("--crop", type=click.IntRange(min=16), default=256, show_default=True)
 @click.option("--scale-min", type=click.FloatRange(0.25, 1.0), default=1.0, show_default=True,
               help="Shrink each crop by a random factor in [S, 1] (shorter blur, more variety; 1 = off).")
