@@ -121,3 +121,33 @@ def test_sharpen_reports_the_precision_that_ran(tmp_path):
     bad = CliRunner().invoke(main, ["sharpen", str(clip), "--device", "cpu", "--precision", "fp16", "-y"])
     assert bad.exit_code == 1 and bad.stderr.strip() == \
         "error: --precision fp16 runs on CUDA only; on a CPU use fp32, bf16 or auto"
+
+
+@pytest.mark.parametrize("name", STUDENTS)
+@pytest.mark.parametrize("tile", [None, 128])
+def test_onnxruntime_backend_matches_torch(name, tile):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    model = load_model(name)
+    x = _frame(200, 136)
+    ref = Sharpener(model, CPU, precision="fp32", tile=tile).sharpen_rgb(x)
+    ort = Sharpener(model, CPU, backend="onnxruntime", tile=tile)
+    assert ort.numerics.label == "fp32 onnxruntime"
+    assert (ort.sharpen_rgb(x) - ref).abs().max().item() * 255 <= numerics.MAX_DIFF_LEVELS
+
+
+def test_onnxruntime_is_offered_only_when_installed_and_only_on_a_cpu(monkeypatch):
+    from truesight_video import onnx_backend
+
+    monkeypatch.setattr(onnx_backend, "available", lambda: False)
+    assert all(n.backend == "torch" for n in numerics.candidates(CPU, "auto"))
+    with pytest.raises(ParameterError, match="not installed") as e:
+        numerics.candidates(CPU, "auto", "onnxruntime")
+    assert e.value.param == "backend"
+    monkeypatch.setattr(onnx_backend, "available", lambda: True)
+    assert [n.backend for n in numerics.candidates(CPU, "auto")][-1] == "onnxruntime"
+    assert all(n.backend == "torch" for n in numerics.candidates(CPU, "auto", "torch"))
+    with pytest.raises(ParameterError, match="on a CPU only"):
+        numerics.candidates(torch.device("cuda"), "auto", "onnxruntime")
+    with pytest.raises(ParameterError, match="on a CPU only"):
+        numerics.candidates(CPU, "bf16", "onnxruntime")

@@ -367,3 +367,13 @@ def test_scale_augmentation_shrinks_both_images_alike():
     # a shrunk crop averages neighbouring pixels, so it is smoother than any plain crop of noise
     rough = lambda t: np.abs(np.diff(t.astype(int), axis=1)).mean()  # noqa: E731
     assert rough(a) < min(rough(p) for p in plain)
+
+
+def test_synth_command_defaults_are_the_recipe_defaults():
+    """The CLI spells the defaults out (so parsing needs no torch); they must stay the measured recipe."""
+    cmd = main.commands["synth"]
+    flags = {p.name: p.default for p in cmd.params}
+    cfg = synth.SynthConfig()
+    for name in ("sharp_fraction", "max_blur", "min_blur", "substeps", "curve", "rotation", "soften",
+                 "object_prob", "noise", "jpeg_prob"):
+        assert flags[name] == getattr(cfg, name), name

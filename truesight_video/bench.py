@@ -82,22 +82,26 @@ def rss_of_run(clip: Path, out: Path, device: str, batch_size: int, weights: str
     return float(res.stdout.strip().splitlines()[-1])
 
 
-def precisions_to_run(device: torch.device) -> list[str]:
-    """The precision requests bench compares: plain fp32 first, then auto and every reduced precision
-    the device runs natively (or, for bf16 on AVX-512 without bf16 units, might run well)."""
+def precisions_to_run(device: torch.device) -> list[tuple[str, str]]:
+    """The (precision, backend) requests bench compares: plain fp32 first, then auto, every reduced
+    precision the device runs natively (or, for bf16 on AVX-512 without bf16 units, might run well)
+    and ONNX Runtime where it is installed."""
+    from . import onnx_backend
     from .numerics import cpu_bf16
 
     if device.type == "cuda":
-        return ["fp32", "auto", "fp16", "bf16"]
-    return ["fp32", "auto"] + (["bf16"] if cpu_bf16() != "none" else [])
+        return [("fp32", "torch"), ("auto", "auto"), ("fp16", "torch"), ("bf16", "torch")]
+    found = [("fp32", "torch"), ("auto", "auto")] + ([("bf16", "torch")] if cpu_bf16() != "none" else [])
+    return found + ([("fp32", "onnxruntime")] if onnx_backend.available() else [])
 
 
 def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = None, weights: str | None = None,
               preset: str | None = None, crf: int | None = None, size: tuple[int, int] = (640, 360),
               seconds: float = 5.0, memory: bool = False, precision: str | None = None,
-              log: Any = print) -> dict[str, Any]:
-    """Measure transcode-only once, then model-only, pipeline and naive fps for each precision the
-    device supports (or only `precision`), on one clip with the same settings; ratios against fp32."""
+              backend: str | None = None, log: Any = print) -> dict[str, Any]:
+    """Measure transcode-only once, then model-only, pipeline and naive fps for each precision and
+    backend the device supports (or only the one asked for), on one clip with the same settings;
+    ratios against plain fp32."""
     from .numerics import choose
 
     dev = resolve_device(device)
@@ -123,21 +127,25 @@ def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = N
         transcode_fps = n_t / t_t
         log(f"transcode-only: {transcode_fps:.1f} fps")
         runs: dict[str, dict[str, Any]] = {}
-        for request in [precision] if precision else precisions_to_run(dev):
-            numerics = choose(model, dev, request, frame)
+        asked = precision or backend
+        requests = [(precision or "auto", backend or "auto")] if asked else precisions_to_run(dev)
+        for request, engine_backend in requests:
+            numerics = choose(model, dev, request, frame, engine_backend)
             if numerics.label in runs:
                 continue  # auto chose what another request already measured
-            with Sharpener(model, dev, precision=request, workers=workers, frame_size=frame) as engine:
+            with Sharpener(model, dev, precision=request, workers=workers, frame_size=frame,
+                           backend=engine_backend) as engine:
                 n_m, t_m = model_only(src, engine, batch_size)
             stats = sharpen_video(src, tmpd / f"p{ext}", model=model, weights=weights, device=str(dev),
-                                  precision=request, batch_size=batch_size, preset=preset, crf=crf,
-                                  progress=False, overwrite=True)
-            with Sharpener(model, dev, precision=request, frame_size=frame) as one:
+                                  precision=request, backend=engine_backend, batch_size=batch_size, preset=preset,
+                                  crf=crf, progress=False, overwrite=True)
+            with Sharpener(model, dev, precision=request, frame_size=frame, backend=engine_backend) as one:
                 n_n, t_n = _timed(lambda: naive(src, tmpd / f"n{ext}", one, settings))
             model_fps, naive_fps = n_m / t_m, n_n / t_n
             ideal = 1.0 / (1.0 / model_fps + 1.0 / transcode_fps)
             runs[numerics.label] = {
                 "request": request, "precision": numerics.precision, "memory_format": numerics.memory_format,
+                "backend": numerics.backend,
                 "why": numerics.why, "model_fps": round(model_fps, 2), "pipeline_fps": round(stats.fps, 2),
                 "naive_fps": round(naive_fps, 2), "serial_ideal_fps": round(ideal, 2),
                 "pipeline_vs_ideal": round(stats.fps / ideal, 3),
@@ -151,7 +159,7 @@ def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = N
             for r in runs.values():
                 r["model_vs_fp32"] = round(r["model_fps"] / base["model_fps"], 3)
                 r["pipeline_vs_fp32"] = round(r["pipeline_fps"] / base["pipeline_fps"], 3)
-        auto = choose(model, dev, precision or "auto", frame).label
+        auto = choose(model, dev, precision or "auto", frame, backend or "auto").label
         result: dict[str, Any] = {
             "device": str(dev), "width": info.width, "height": info.height, "frames": stats.frames,
             "model": model_label(weights), "batch_size": batch_size, "threads": torch.get_num_threads(),

@@ -68,7 +68,11 @@ PRECISION_HELP = ("Numerics: auto picks the fastest the device offers within 0.5
 
 
 def precision_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--precision, shared by every command that runs a model."""
+    """--precision and --backend, shared by every command that runs a model."""
+    fn = click.option("--backend", type=click.Choice(["auto", "torch", "onnxruntime"]), default="auto",
+                      show_default=True,
+                      help="auto: torch, or ONNX Runtime on a CPU where it is installed "
+                           "(pip install \"truesight-video[onnx]\") and measured faster.")(fn)
     return click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto",
                         show_default=True, help=PRECISION_HELP)(fn)
 
@@ -109,7 +113,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                    "storage every node shares. Give it after the inputs, or as --ray=auto.")
 @friendly
 def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weights: str | None, device: str,
-            precision: str, strength: float, batch_size: int | None, codec: str | None, crf: int | None,
+            precision: str, backend: str, strength: float, batch_size: int | None, codec: str | None, crf: int | None,
             preset: str | None, pix_fmt: str | None, start: float, duration: float | None, side_by_side: bool,
             tile: int | None, quiet: bool, as_json: bool, ray_address: str | None) -> None:
     """Sharpen clips, folders of clips, or still images."""
@@ -121,8 +125,8 @@ def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weight
                              "inputs, or as --ray=auto")
     cluster = ClusterOptions(address=ray_address, worker_logs=not quiet) if ray_address is not None else None
     options = SharpenOptions(
-        engine=EngineOptions(weights=weights, device=device, precision=precision, strength=strength, tile=tile,
-                             batch_size=batch_size),
+        engine=EngineOptions(weights=weights, device=device, precision=precision, backend=backend,
+                             strength=strength, tile=tile, batch_size=batch_size),
         encode=EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt),
         start=start, duration=duration, side_by_side=side_by_side, overwrite=overwrite,
         progress=not quiet and not as_json)
@@ -193,10 +197,11 @@ def _report(stats: Any, as_json: bool, quiet: bool) -> None:
         click.echo(json.dumps({"frames": stats.frames, "seconds": round(stats.seconds, 3),
                                "fps": round(stats.fps, 2), "output": stats.output, "device": stats.device,
                                "model": stats.model, "precision": stats.precision,
-                               "memory_format": stats.memory_format}))
+                               "memory_format": stats.memory_format, "backend": stats.backend}))
     elif not quiet:
         click.echo(f"{stats.output}: {stats.frames} frames in {stats.seconds:.1f}s ({stats.fps:.1f} fps, "
-                   f"{stats.device} {stats.precision} {stats.memory_format}, {stats.model})", err=True)
+                   f"{stats.device} {stats.precision} {stats.memory_format if stats.backend == 'torch' else stats.backend}, "
+                   f"{stats.model})", err=True)
 
 
 @main.command()
@@ -224,17 +229,20 @@ def models() -> None:
 @click.option("--memory", is_flag=True, help="Also compare peak RSS of a 5 s and a 40 s clip.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
               help="Measure only this precision (default: fp32, auto and each one the device runs natively).")
+@click.option("--backend", type=click.Choice(["auto", "torch", "onnxruntime"]), default=None,
+              help="Measure only this backend (default: torch, and ONNX Runtime where installed).")
 @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object.")
 @friendly
 def bench(clip: str | None, device: str, batch_size: int | None, weights: str | None, preset: str | None,
-          crf: int | None, size: str, seconds: float, memory: bool, precision: str | None, as_json: bool) -> None:
+          crf: int | None, size: str, seconds: float, memory: bool, precision: str | None, backend: str | None,
+          as_json: bool) -> None:
     """Measure transcode-only, then model-only, pipeline and naive fps per precision, in one run."""
     from .bench import format_summary, run_bench
 
     _setup_logging(False)
     w, h = _size(size)
     r = run_bench(clip, device=device, batch_size=batch_size, weights=weights, preset=preset, crf=crf,
-                  size=(w, h), seconds=seconds, memory=memory, precision=precision,
+                  size=(w, h), seconds=seconds, memory=memory, precision=precision, backend=backend,
                   log=lambda s: click.echo(s, err=True))
     click.echo(format_summary(r), err=as_json)
     if as_json:
@@ -274,7 +282,8 @@ def _floats(text: str | None, name: str) -> tuple[float, ...]:
               help="Gaussian sigma (px) applied to photos first: a video camera's optics.")
 @click.option("--object-prob", type=click.FloatRange(0, 1), default=0.3, show_default=True,
               help="Share of pairs with an object moving on its own.")
-@click.option("--noise", type=click.FloatRange(min=0), default=0.3, show_default=True, help="Sensor noise scale (0: none).")
+@click.option("--noise", type=click.FloatRange(min=0), default=0.1, show_default=True,
+              help="Sensor noise scale, drawn per 240 fps frame (0: none).")
 @click.option("--jpeg-prob", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of inputs JPEG-compressed (real GoPro inputs are not).")
 @click.option("-q", "--quiet", is_flag=True)
@@ -397,7 +406,7 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
 @click.option("-q", "--quiet", is_flag=True)
 @friendly
 def evaluate(data: str, weights: str | None, teacher: str | None, inputs: str, device: str, precision: str,
-             limit: int | None, last: int | None, save: str | None, as_json: bool, quiet: bool) -> None:
+             backend: str, limit: int | None, last: int | None, save: str | None, as_json: bool, quiet: bool) -> None:
     """Score a model (or the teacher) on blurry/sharp pairs against the input and an unsharp mask."""
     from .checkpoint import load_model, model_label
     from .engine import resolve_device
@@ -421,9 +430,11 @@ def evaluate(data: str, weights: str | None, teacher: str | None, inputs: str, d
     else:
         model, label = load_model(weights, dev), model_label(weights)
     first = read_rgb(pairs[0].blurry) if pairs else None
-    numerics = choose(model, dev, precision, (first.shape[1], first.shape[0]) if first is not None else (640, 360))
+    numerics = choose(model, dev, precision, (first.shape[1], first.shape[0]) if first is not None else (640, 360),
+                      backend)
     r = evaluate_pairs(model, pairs, dev, save_dir=save, progress=not quiet, numerics=numerics)
-    r = {"model": label, "input": inputs, "precision": numerics.precision, "memory_format": numerics.memory_format, **r}
+    r = {"model": label, "input": inputs, "precision": numerics.precision, "memory_format": numerics.memory_format,
+         "backend": numerics.backend, **r}
     if not quiet:
         click.echo(f"{r['n']} pairs ({inputs}), model {r['model']} ({numerics.label}):\n"
                    f"  output  PSNR {r['psnr']:.3f} dB  SSIM {r['ssim']:.4f}\n"
@@ -481,7 +492,8 @@ def profile(width: tuple[int, ...], seconds: float, as_json: bool) -> None:
 
 
 
-def _engine_factory(weights: str | None, device: str, precision: str, strength: float) -> tuple[Any, str, Any]:
+def _engine_factory(weights: str | None, device: str, precision: str, backend: str,
+                    strength: float) -> tuple[Any, str, Any]:
     """(make_engine(frame size), model label, device) for the preview and the webcam."""
     from .checkpoint import load_model, model_label
     from .engine import Sharpener, resolve_device
@@ -490,7 +502,7 @@ def _engine_factory(weights: str | None, device: str, precision: str, strength: 
     model = load_model(weights, dev)
 
     def make(size: tuple[int, int]) -> Any:
-        return Sharpener(model, dev, precision=precision, strength=strength, frame_size=size)
+        return Sharpener(model, dev, precision=precision, strength=strength, frame_size=size, backend=backend)
 
     return make, model_label(weights), dev
 
@@ -503,7 +515,7 @@ def _engine_factory(weights: str | None, device: str, precision: str, strength: 
 @click.option("--save-png", type=click.Path(), default=None, help="Also write each original | sharpened frame here.")
 @click.option("--no-window", is_flag=True, help="Headless: only --save-png output.")
 @friendly
-def preview(clip: str, weights: str | None, device: str, precision: str, strength: float, start: float,
+def preview(clip: str, weights: str | None, device: str, precision: str, backend: str, strength: float, start: float,
             frames: int | None, save_png: str | None, no_window: bool) -> None:
     """Play a clip with original and sharpened side by side (space pause, arrows step, s split,
     +/- strength from --strength, q quit; drag the split line with the mouse)."""
@@ -513,7 +525,7 @@ def preview(clip: str, weights: str | None, device: str, precision: str, strengt
         raise TruesightError("--no-window needs --save-png DIR (nothing would be shown or saved)")
     if not no_window:
         require_display()
-    make, label, _ = _engine_factory(weights, device, precision, 1.0)  # the viewer blends by its strength
+    make, label, _ = _engine_factory(weights, device, precision, backend, 1.0)  # the viewer blends by its strength
     n = preview_clip(clip, make, label, start=start, frames=frames, save_png=save_png, window=not no_window,
                      strength=strength)
     click.echo(f"previewed {n} frames", err=True)
@@ -529,7 +541,8 @@ def preview(clip: str, weights: str | None, device: str, precision: str, strengt
 @click.option("--frames", type=click.IntRange(min=1), default=None, help="Stop after N frames.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line: frames, seconds, fps, processing size.")
 @friendly
-def webcam(source: str, weights: str | None, device: str, precision: str, strength: float, record: str | None,
+def webcam(source: str, weights: str | None, device: str, precision: str, backend: str, strength: float,
+           record: str | None,
            no_window: bool, max_side: int | None, frames: int | None, as_json: bool) -> None:
     """Live before|after preview from a camera (or a file/stream via --source)."""
     from .preview import require_display, run_webcam
@@ -539,7 +552,7 @@ def webcam(source: str, weights: str | None, device: str, precision: str, streng
         check_output(Path(source), Path(record), overwrite=True)
     if not no_window:
         require_display()
-    make, label, dev = _engine_factory(weights, device, precision, strength)
+    make, label, dev = _engine_factory(weights, device, precision, backend, strength)
     side = max_side if max_side is not None else (None if dev.type == "cuda" else 640)
     st = run_webcam(source, make, label, record=record, window=not no_window, max_side=side, max_frames=frames)
     msg = {"frames": st.frames, "seconds": round(st.seconds, 2), "fps": round(st.fps, 2),

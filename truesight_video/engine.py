@@ -98,7 +98,7 @@ class Sharpener:
 
     def __init__(self, model: nn.Module, device: torch.device, *, precision: str = "auto",
                  strength: float = 1.0, tile: int | None = None, workers: int = 1,
-                 frame_size: tuple[int, int] = (640, 360)) -> None:
+                 frame_size: tuple[int, int] = (640, 360), backend: str = "auto") -> None:
         if not 0.0 <= strength <= 1.0:
             raise ParameterError("strength", f"must be in 0..1, got {strength}")
         if workers < 1 or (workers > 1 and device.type == "cuda"):
@@ -106,7 +106,7 @@ class Sharpener:
         self.device = device
         self.cuda = device.type == "cuda"
         # the numerics are probed before worker threads split the cores, on the frame size that will run
-        self.numerics = choose(model, device, precision, frame_size)
+        self.numerics = choose(model, device, precision, frame_size, backend)
         self.dtype = self.numerics.weight_dtype
         self.model = prepare(model, device, self.numerics)  # a copy: the caller's model is left as it was
         if self.cuda:

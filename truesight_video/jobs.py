@@ -68,7 +68,7 @@ def sharpen_image(src: Path, dst: Path, options: SharpenOptions, model: Any = No
     rgb = read_rgb(src)
     net = model if model is not None else load_model(eng.weights, dev)
     with Sharpener(net, dev, precision=eng.precision, strength=eng.strength, tile=eng.tile,
-                   frame_size=(rgb.shape[1], rgb.shape[0])) as engine:
+                   frame_size=(rgb.shape[1], rgb.shape[0]), backend=eng.backend) as engine:
         out = to_uint8(engine.sharpen_rgb(to_tensor(rgb)))
     if options.side_by_side:
         out = compose(rgb, out, "side")
@@ -76,7 +76,7 @@ def sharpen_image(src: Path, dst: Path, options: SharpenOptions, model: Any = No
     s = time.perf_counter() - t0
     return Stats(frames=1, seconds=s, fps=1 / s, output=str(dst), width=out.shape[1], height=out.shape[0],
                  device=str(dev), model=model_label(eng.weights), precision=engine.numerics.precision,
-                 memory_format=engine.numerics.memory_format)
+                 memory_format=engine.numerics.memory_format, backend=engine.numerics.backend)
 
 
 def sharpen_one(src: Path, dst: Path, options: SharpenOptions, model: Any = None,

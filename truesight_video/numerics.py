@@ -28,11 +28,12 @@ class Numerics:
     precision: str = "fp32"
     channels_last: bool = False
     why: str = "requested"
+    backend: str = "torch"  # or "onnxruntime" (CPU, optional extra)
 
     @property
     def plain(self) -> bool:
-        """fp32 in NCHW: the path that ran before numerics could be chosen."""
-        return self.precision == "fp32" and not self.channels_last
+        """fp32 in NCHW on torch: the path that ran before numerics could be chosen."""
+        return self.precision == "fp32" and not self.channels_last and self.backend == "torch"
 
     @property
     def memory_format(self) -> str:
@@ -41,8 +42,8 @@ class Numerics:
 
     @property
     def label(self) -> str:
-        """Short form for progress lines, e.g. 'bf16 channels_last'."""
-        return f"{self.precision} {self.memory_format}"
+        """Short form for progress lines, e.g. 'bf16 channels_last' or 'fp32 onnxruntime'."""
+        return f"{self.precision} {self.memory_format if self.backend == 'torch' else self.backend}"
 
     @property
     def weight_dtype(self) -> torch.dtype:
@@ -71,10 +72,23 @@ def cpu_bf16() -> str:
         return "none"
 
 
-def candidates(device: torch.device, precision: str) -> list[Numerics]:
-    """The numerics worth trying for a requested precision on a device, plain fp32 first."""
+BACKENDS = ("auto", "torch", "onnxruntime")
+
+
+def candidates(device: torch.device, precision: str, backend: str = "auto") -> list[Numerics]:
+    """The numerics worth trying for a requested precision and backend on a device, plain fp32 first."""
+    from . import onnx_backend
+
     if precision not in ("auto", "fp32", "bf16", "fp16"):
         raise ParameterError("precision", f"must be auto, fp32, bf16 or fp16, got {precision!r}")
+    if backend not in BACKENDS:
+        raise ParameterError("backend", f"must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "onnxruntime":
+        if device.type != "cpu" or precision not in ("auto", "fp32"):
+            raise ParameterError("backend", "onnxruntime runs the fp32 model on a CPU only")
+        if not onnx_backend.available():
+            raise ParameterError("backend", "onnxruntime is not installed: pip install \"truesight-video[onnx]\"")
+        return [Numerics("fp32", False, "requested", "onnxruntime")]
     if device.type == "cuda":
         if precision == "auto":
             return [Numerics("fp16", True, "auto: CUDA runs fp16 on its tensor cores")]
@@ -89,19 +103,27 @@ def candidates(device: torch.device, precision: str) -> list[Numerics]:
             log.warning("this CPU has no bf16 support (AVX2 at most): bf16 runs emulated, many times slower than fp32")
         return [Numerics("bf16", True, "requested")]
     found = [Numerics("fp32", False, "auto"), Numerics("fp32", True, "auto")]
-    if support != "none":
+    if support != "none" and precision == "auto":
         found.append(Numerics("bf16", True, f"auto: {support} bf16"))
+    if backend == "auto" and onnx_backend.available():
+        found.append(Numerics("fp32", False, "auto", "onnxruntime"))
     return found
 
 
 def prepare(model: nn.Module, device: torch.device, numerics: Numerics) -> nn.Module:
     """A copy of model on device in the chosen numerics (the caller's model is never changed)."""
+    if numerics.backend == "onnxruntime":
+        from .onnx_backend import OrtModel
+
+        return OrtModel(copy.deepcopy(model).cpu())  # type: ignore[return-value]
     m = copy.deepcopy(model).to(device=device, dtype=numerics.weight_dtype).eval()
     return m.to(memory_format=torch.channels_last) if numerics.channels_last else m
 
 
 def run(model: nn.Module, x: torch.Tensor, numerics: Numerics) -> torch.Tensor:
     """model(x) in the chosen numerics (x already on the model's device, in its dtype)."""
+    if numerics.backend != "torch":
+        return model(x)
     if numerics.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     with numerics.autocast(x.device):
@@ -122,14 +144,15 @@ _CHOSEN: dict[tuple, Numerics] = {}
 
 
 def choose(model: nn.Module, device: torch.device, precision: str = "auto",
-           size: tuple[int, int] = (640, 360)) -> Numerics:
+           size: tuple[int, int] = (640, 360), backend: str = "auto") -> Numerics:
     """The fastest numerics for this model, device and frame size (width, height) whose output stays
-    within MAX_DIFF_LEVELS of fp32; probed once per model and size in a process (about a second)."""
-    found = candidates(device, precision)
+    within MAX_DIFF_LEVELS of fp32; probed once per model and size in a process (about a second, plus
+    a one-off ONNX export where onnxruntime is installed)."""
+    found = candidates(device, precision, backend)
     if len(found) == 1:
         return found[0]
     w, h = min(size[0], PROBE_MAX[0]), min(size[1], PROBE_MAX[1])
-    key = (type(model).__name__, repr(getattr(model, "config", None)), device.type, precision, w, h,
+    key = (type(model).__name__, repr(getattr(model, "config", None)), device.type, precision, backend, w, h,
            torch.get_num_threads())
     if key not in _CHOSEN:
         _CHOSEN[key] = _probe(model, device, found, w, h)
@@ -161,7 +184,7 @@ def _probe(model: nn.Module, device: torch.device, found: list[Numerics], w: int
     if gains[i] < MIN_GAIN:
         i = 0
     return Numerics(found[i].precision, found[i].channels_last,
-                    f"auto: probed {len(found)} options at {w}x{h}, {gains[i]:.2f}x plain fp32")
+                    f"auto: probed {len(found)} options at {w}x{h}, {gains[i]:.2f}x plain fp32", found[i].backend)
 
 
 def train_numerics(device: torch.device, precision: str = "auto") -> Numerics:

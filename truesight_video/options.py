@@ -9,6 +9,7 @@ from typing import Any
 from .errors import ParameterError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+BACKENDS = ("auto", "torch", "onnxruntime")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class EngineOptions:
     weights: str | None = None
     device: str = "auto"
     precision: str = "auto"
+    backend: str = "auto"
     strength: float = 1.0
     tile: int | None = None
     batch_size: int | None = None
@@ -43,6 +45,8 @@ class EngineOptions:
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ParameterError("precision", f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.backend not in BACKENDS:
+            raise ParameterError("backend", f"must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if not 0.0 <= self.strength <= 1.0:
             raise ParameterError("strength", f"must be in 0..1, got {self.strength}")
         if self.batch_size is not None and self.batch_size < 1:

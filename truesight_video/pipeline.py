@@ -43,6 +43,7 @@ class Stats:
     model: str
     precision: str = "fp32"
     memory_format: str = "contiguous"
+    backend: str = "torch"
 
 
 class _Stop(Exception):
@@ -108,13 +109,14 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, options: Sharp
         workers = cpu_workers(dev, info.width, info.height) if eng.workers is None else eng.workers
         with VideoWriter(tmp, reader.layout, opts.encode, width=out_width, format_name=_format_for(dst.suffix)) as writer, \
                 Sharpener(net, dev, precision=eng.precision, strength=eng.strength, tile=tile, workers=workers,
-                          frame_size=(info.width, info.height)) as engine:
+                          frame_size=(info.width, info.height), backend=eng.backend) as engine:
             frames = _run(reader, engine, writer, batch_size, opts.side_by_side, opts.progress,
                           _expected_frames(info, opts.start, opts.duration), on_frames)
     seconds = time.perf_counter() - t0
     return Stats(frames=frames, seconds=seconds, fps=frames / seconds if seconds else 0.0, output=str(dst),
                  width=out_width, height=info.height, device=str(dev), model=model_label(eng.weights),
-                 precision=engine.numerics.precision, memory_format=engine.numerics.memory_format)
+                 precision=engine.numerics.precision, memory_format=engine.numerics.memory_format,
+                 backend=engine.numerics.backend)
 
 
 def _expected_frames(info: Any, start: float, duration: float | None) -> int | None:
