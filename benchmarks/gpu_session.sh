@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every CUDA figure the open GPU items need, in one call on a GPU machine, saved under $OUT.
-# Carry PyAV and pytorch-msssim as wheels in .whl (see RESULTS.md); run from the repo root:
+# Carry PyAV as a wheel in .whl (see RESULTS.md; nothing else is missing there now); run from the repo root:
 #   bash benchmarks/gpu_session.sh
 set -u
 OUT=${OUT:-/tmp/truesight-gpu}
