@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -132,6 +133,20 @@ def test_bad_cluster_options_are_one_line_errors(address, tmp_path):
         r = run("sharpen", src, *args, "-q")
         assert r.exit_code == 1 and r.stderr.strip().splitlines() == [r.stderr.strip()], r.output
         assert needle in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.mkv", "in"]
+
+
+def test_an_address_where_no_cluster_answers_fails_at_once(tmp_path):
+    src = clips(tmp_path / "in", "a")
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.time()
+    r = subprocess.run([sys.executable, "-m", "truesight_video.cli", "sharpen", str(src), "-q", "--ray",
+                        f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and time.time() - t0 < 60
+    assert r.stderr.strip() == f"error: --ray 127.0.0.1:{port}: no Ray cluster answers there (is `ray start " \
+                               "--head` running there, and this machine one of its nodes?)"
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.mkv", "in"]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import sys
 import threading
 import time
@@ -102,12 +103,26 @@ def _sharpen_clip(src: str, dst: str, options: SharpenOptions, model: Any, board
         report.flush()
 
 
+def _answers(address: str, timeout: float = 5.0) -> bool:
+    """Whether anything accepts a connection at HOST:PORT."""
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def _connect(cluster: ClusterOptions) -> bool:
     """Join (or, for auto with none running, start) a cluster; True when this call started Ray."""
     if ray.is_initialized():
         return False
     level = logging.WARNING if cluster.worker_logs else logging.ERROR
     address = None if cluster.address == "auto" else cluster.address  # None: RAY_ADDRESS, `ray start` here, or new
+    named = address or os.environ.get("RAY_ADDRESS", "")
+    if ":" in named and not _answers(named):  # ray.init would retry for minutes
+        raise ParameterError("address", f"{named}: no Ray cluster answers there (is `ray start --head` running "
+                                        "there, and this machine one of its nodes?)")
     try:
         ray.init(address=address, log_to_driver=cluster.worker_logs, logging_level=level)
     except (ConnectionError, RuntimeError, ValueError) as e:
