@@ -50,6 +50,7 @@ class OrtModel:
         if sess is None:
             import onnxruntime as ort
 
+            ort.disable_telemetry_events()  # newer Linux builds carry Microsoft's 1DS telemetry: keep it quiet
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = torch.get_num_threads()
             opts.inter_op_num_threads = 1
