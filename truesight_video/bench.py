@@ -189,7 +189,7 @@ def format_summary(r: dict[str, Any]) -> str:
               if "model_vs_fp32" in p else "")
         lines.append(f"{label}: pipeline / serial ideal {p['pipeline_vs_ideal']:.3f}x, / naive "
                      f"{p['pipeline_vs_naive']:.3f}x, / transcode-only {p['pipeline_vs_transcode']:.3f}x{vs}")
-    lines.append(f"default (auto) runs {r['precision']} {r['memory_format']}; peak RSS {r['peak_rss_mb']:.0f} MB"
+    lines.append(f"default (auto) runs {r['precision']} {r['memory_format']} on {r['backend']}; peak RSS {r['peak_rss_mb']:.0f} MB"
                  + (f", peak GPU {r['peak_gpu_mb']:.0f} MB" if "peak_gpu_mb" in r else ""))
     return "\n".join(lines)
 
