@@ -98,7 +98,7 @@ def main() -> None:
     print(f"{args.size}, {args.threads} thread(s), cpu bf16: {numerics.cpu_bf16()}, torch {torch.__version__}")
     for k, v in fps.items():
         ratio = statistics.median(b / a for a, b in zip(fps["fp32 eager"], v))
-        print(f"{k:34s} median {statistics.median(v):6.2f} fps  {ratio:.3f}x eager fp32  max diff {diff[k]:.3f} levels")
+        print(f"{k:34s} median {statistics.median(v):6.2f} fps  {ratio:.3f}x eager fp32  max diff {diff[k]:.4f} levels")
 
 
 if __name__ == "__main__":
