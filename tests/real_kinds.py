@@ -30,6 +30,17 @@ def _picture(i: int, w: int, h: int, pix_fmt: str, space: int = BT709, full: boo
         format=pix_fmt, dst_colorspace=SWS_SPACE.get(space, "ITU601"), dst_color_range="JPEG" if full else "MPEG")
 
 
+def _pictures(pts: Any, w: int, h: int, tb: Fraction, pix_fmt: str = "yuv420p", space: int = BT709,
+              full: bool = False, tags: tuple[int, int, int, int] | None = None) -> Iterator[av.VideoFrame]:
+    """The test content's frames with the given pts (one per frame), optionally colour-tagged."""
+    for i, t in enumerate(pts):
+        f = _picture(i, w, h, pix_fmt, space, full)
+        f.pts, f.time_base = int(t), tb
+        if tags:
+            _tag_colour(f, *tags)
+        yield f
+
+
 def _tag_colour(cc: Any, primaries: int, trc: int, space: int, rng: int) -> None:
     """Set the colour tags of a codec context or frame."""
     cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = primaries, trc, space, rng
@@ -113,16 +124,9 @@ def edit_list_mp4(path: Path, codec: str = "libx264", hidden: int = 9, frames: i
             vs.set_display_rotation(rotation)
         a = c.add_stream("aac", rate=44100, layout="stereo") if audio else None
 
-        def pictures() -> Iterator[av.VideoFrame]:
-            for i in range(frames):
-                f = _picture(i, w, h, pix_fmt, space)
-                f.pts, f.time_base = i, tb
-                _tag_colour(f, prim, trc, space, LIMITED)
-                yield f
-
         # Negative pts on the first `hidden` samples: the mov muxer keeps them in the sample table and
         # writes an elst whose media_time skips them, which is how iPhone clips look.
-        for p in _shift(_encode(vs, pictures()), -hidden * tb):
+        for p in _shift(_encode(vs, _pictures(range(frames), w, h, tb, pix_fmt, space, tags=(prim, trc, space, LIMITED))), -hidden * tb):
             c.mux(p)
         if a is not None:
             for p in _encode(a, _tone(a, (frames - hidden) / rate)):
@@ -204,14 +208,7 @@ def h264_in_webm(path: Path, frames: int = 30, *, size: tuple[int, int] = (64, 4
         vs.time_base = vs.codec_context.time_base = tb
         vs.metadata["language"] = "eng"
         pts = np.concatenate([[0], np.cumsum(durations)[:-1]])
-
-        def pictures() -> Iterator[av.VideoFrame]:
-            for i in range(frames):
-                f = _picture(i, w, h, "yuv420p")
-                f.pts, f.time_base = int(pts[i]), tb
-                yield f
-
-        for p in _encode(vs, pictures()):
+        for p in _encode(vs, _pictures(pts[:frames], w, h, tb)):
             c.mux(p)
     # Same-length, NUL-padded EBML strings: "Chrome" replaces the Lavf ident as MuxingApp/WritingApp.
     data = re.sub(rb"Lavf\d+\.\d+\.\d+", lambda m: b"Chrome".ljust(len(m.group()), b"\0"), buf.getvalue())
@@ -251,13 +248,7 @@ def mpeg2_ts_mid_gop(path: Path, frames: int = 40, *, size: tuple[int, int] = (3
         a = c.add_stream("mp2", rate=48000, layout="stereo")
         first = round(start_s * rate)
 
-        def pictures() -> Iterator[av.VideoFrame]:
-            for i in range(frames):
-                f = _picture(i, w, h, "yuv420p", space=5)
-                f.pts, f.time_base = first + i, tb
-                yield f
-
-        packets = _encode(vs, pictures()) + _encode(a, _tone(a, frames / rate, 1000.0, round(start_s * 48000)))
+        packets = _encode(vs, _pictures(range(first, first + frames), w, h, tb, space=5)) + _encode(a, _tone(a, frames / rate, 1000.0, round(start_s * 48000)))
         for p in packets:
             c.mux(p)
     Path(path).write_bytes(_ts_capture(buf.getvalue(), tail_cut))
@@ -289,15 +280,9 @@ def xvid_avi_bframes(path: Path, frames: int = 30, *, size: tuple[int, int] = (6
         vs.codec_tag = "XVID"
         a = c.add_stream(mp3, rate=44100, layout="stereo")
 
-        def pictures() -> Iterator[av.VideoFrame]:
-            for i in range(frames):
-                f = _picture(i, w, h, "yuv420p", space=5)
-                f.pts, f.time_base = i, tb
-                yield f
-
         # FFmpeg's decoder reads the XviD build from this user data and switches to Xvid's IDCT and bug
         # workarounds, as it does for real Xvid files.
-        video = [_with_userdata(p, userdata) for p in _encode(vs, pictures())]
+        video = [_with_userdata(p, userdata) for p in _encode(vs, _pictures(range(frames), w, h, tb, space=5))]
         for p in video + _encode(a, _tone(a, frames / rate)):
             c.mux(p)
     return Path(path)
@@ -393,13 +378,7 @@ def broadcast_ts_h264(path: Path, frames: int = 30, corrupt_tail: bool = True, *
             subs.append(s)
         first = round(start_s * rate)
 
-        def pictures() -> Iterator[av.VideoFrame]:
-            for i in range(frames):
-                f = _picture(i, w, h, "yuv420p", space=5)
-                f.pts, f.time_base = first + i, tb
-                yield f
-
-        packets = _encode(vs, pictures())
+        packets = _encode(vs, _pictures(range(first, first + frames), w, h, tb, space=5))
         for k, a in enumerate(auds):
             packets += _encode(a, _tone(a, frames / rate, 300.0 + 150 * k, round(start_s * 48000)))
         ms90 = Fraction(1, 90000)
@@ -473,13 +452,7 @@ def gopro_like_mp4(path: Path, frames: int = 20, range_tag: str = "limited", *, 
                 ds.metadata["handler_name"] = "\tGoPro MET"
                 ds.time_base = Fraction(1, 1000)
 
-            def pictures() -> Iterator[av.VideoFrame]:
-                for i in range(frames):
-                    f = _picture(i, w, h, "yuvj420p", full=True)
-                    f.pts, f.time_base = i, tb
-                    yield f
-
-            packets = _encode(vs, pictures())
+            packets = _encode(vs, _pictures(range(frames), w, h, tb, "yuvj420p", full=True))
             if a is not None:
                 packets += _encode(a, _tone(a, float(seconds)))
             if src:

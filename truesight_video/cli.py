@@ -151,14 +151,7 @@ def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weight
     if not paths:
         raise TruesightError(f"no media files in {', '.join(inputs)}")
 
-    def on_done(src: Path, stats: Any, problem: str | TruesightError | None) -> None:
-        if stats is not None:
-            _report(stats, as_json, quiet)
-        elif not quiet:
-            text = error_text(problem) if isinstance(problem, TruesightError) else problem
-            click.echo(f"{src}: {text}", err=True)
-
-    result = sharpen_many(paths, Path(output) if output else None, on_done, options, model)
+    result = sharpen_many(paths, Path(output) if output else None, _job_reporter(as_json, quiet), options, model)
     if not quiet:
         click.echo(f"{len(result.done)} sharpened, {len(result.skipped)} skipped, {len(result.failed)} failed", err=True)
     if result.failed:
@@ -176,6 +169,18 @@ def _sharpen_on_ray(paths: list[Path], single: bool, output: str | None, options
     else:
         jobs = [(src, default_output(src, Path(output) if output else None)) for src in paths]
 
+    result = sharpen_on_ray(jobs, _job_reporter(as_json, quiet), options, cluster, model)
+    if not quiet:
+        click.echo(f"{len(result.done)} sharpened, {len(result.skipped)} skipped, {len(result.failed)} failed", err=True)
+        for src, e in result.failed:
+            click.echo(f"  failed: {src}: {error_text(e)}", err=True)
+    if result.failed:
+        sys.exit(1)
+
+
+def _job_reporter(as_json: bool, quiet: bool) -> Any:
+    """The per-clip callback of a folder or Ray run: its stats line, or its one-line error."""
+
     def on_done(src: Path, stats: Any, problem: str | TruesightError | None) -> None:
         if stats is not None:
             _report(stats, as_json, quiet)
@@ -183,13 +188,7 @@ def _sharpen_on_ray(paths: list[Path], single: bool, output: str | None, options
             text = error_text(problem) if isinstance(problem, TruesightError) else problem
             click.echo(f"{src}: {text}", err=True)
 
-    result = sharpen_on_ray(jobs, on_done, options, cluster, model)
-    if not quiet:
-        click.echo(f"{len(result.done)} sharpened, {len(result.skipped)} skipped, {len(result.failed)} failed", err=True)
-        for src, e in result.failed:
-            click.echo(f"  failed: {src}: {error_text(e)}", err=True)
-    if result.failed:
-        sys.exit(1)
+    return on_done
 
 
 def _report(stats: Any, as_json: bool, quiet: bool) -> None:
