@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from truesight_video.checkpoint import default_model_name, load_model
-from truesight_video.compose import _label, text_scale
+from truesight_video.compose import label, text_scale
 from truesight_video.stills import read_rgb, to_tensor, to_uint8, write_rgb
 from truesight_video.training.teacher import load_teacher
 
@@ -58,9 +58,9 @@ def main() -> None:
                       ("ground truth", sharp)):
         crop = np.ascontiguousarray(img[y : y + ch, x : x + cw])
         s = text_scale(ch) * 0.8
-        _label(crop, name, 6, int(22 * s) + 4, s)
+        label(crop, name, 6, int(22 * s) + 4, s)
         if img is not sharp:
-            _label(crop, f"{psnr(img, sharp):.2f} dB", 6, ch - 10, s)
+            label(crop, f"{psnr(img, sharp):.2f} dB", 6, ch - 10, s)
         panels.append(crop)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_rgb(args.out, np.concatenate(panels, axis=1))

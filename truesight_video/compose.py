@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def _label(img: np.ndarray, text: str, x: int, y: int, scale: float) -> None:
+def label(img: np.ndarray, text: str, x: int, y: int, scale: float) -> None:
+    """Draw white text with a dark outline, readable on any picture, at (x, y) baseline-left."""
     import cv2
 
     thick = max(1, int(round(scale * 2)))
@@ -30,17 +31,17 @@ def compose(before: np.ndarray, after: np.ndarray, mode: str = "side", split: fl
     scale = text_scale(h)
     if mode == "side":
         out = np.ascontiguousarray(np.concatenate([before, after], axis=1))
-        _label(out, labels[0], 8, int(24 * scale) + 4, scale)
-        _label(out, labels[1], w + 8, int(24 * scale) + 4, scale)
+        label(out, labels[0], 8, int(24 * scale) + 4, scale)
+        label(out, labels[1], w + 8, int(24 * scale) + 4, scale)
     elif mode == "split":
         x = int(round(np.clip(split, 0.0, 1.0) * w))
         out = after.copy()
         out[:, :x] = before[:, :x]
         out[:, max(0, x - 1):x + 1] = 255
-        _label(out, labels[0], 8, int(24 * scale) + 4, scale)
-        _label(out, labels[1], max(8, w - int(150 * scale)), int(24 * scale) + 4, scale)
+        label(out, labels[0], 8, int(24 * scale) + 4, scale)
+        label(out, labels[1], max(8, w - int(150 * scale)), int(24 * scale) + 4, scale)
     else:
         raise ValueError(f"mode must be 'side' or 'split', got {mode!r}")
     if info:
-        _label(out, info, 8, out.shape[0] - int(10 * scale), scale)
+        label(out, info, 8, out.shape[0] - int(10 * scale), scale)
     return np.ascontiguousarray(out)
