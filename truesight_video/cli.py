@@ -12,6 +12,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
+from .options import BACKENDS, PRECISIONS
 from .errors import ParameterError, TruesightError, first_line
 
 PLACEHOLDER_NOTE = ("Default: the shipped 'multiscale-student'; 'studentcnn-v3' is the six-conv student. "
@@ -69,11 +70,11 @@ PRECISION_HELP = ("Numerics: auto picks the fastest the device offers within 0.5
 
 def precision_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--precision and --backend, shared by every command that runs a model."""
-    fn = click.option("--backend", type=click.Choice(["auto", "torch", "onnxruntime"]), default="auto",
+    fn = click.option("--backend", type=click.Choice(BACKENDS), default="auto",
                       show_default=True,
                       help="auto: torch, or ONNX Runtime on a CPU where it is installed "
                            "(pip install \"truesight-video[onnx]\") and measured faster.")(fn)
-    return click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto",
+    return click.option("--precision", type=click.Choice(PRECISIONS), default="auto",
                         show_default=True, help=PRECISION_HELP)(fn)
 
 
@@ -152,10 +153,7 @@ def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weight
         raise TruesightError(f"no media files in {', '.join(inputs)}")
 
     result = sharpen_many(paths, Path(output) if output else None, _job_reporter(as_json, quiet), options, model)
-    if not quiet:
-        click.echo(f"{len(result.done)} sharpened, {len(result.skipped)} skipped, {len(result.failed)} failed", err=True)
-    if result.failed:
-        sys.exit(1)
+    _finish(result, quiet)
 
 
 def _sharpen_on_ray(paths: list[Path], single: bool, output: str | None, options: Any, cluster: Any, model: Any,
@@ -169,10 +167,14 @@ def _sharpen_on_ray(paths: list[Path], single: bool, output: str | None, options
     else:
         jobs = [(src, default_output(src, Path(output) if output else None)) for src in paths]
 
-    result = sharpen_on_ray(jobs, _job_reporter(as_json, quiet), options, cluster, model)
+    _finish(sharpen_on_ray(jobs, _job_reporter(as_json, quiet), options, cluster, model), quiet, list_failed=True)
+
+
+def _finish(result: Any, quiet: bool, list_failed: bool = False) -> None:
+    """A folder or Ray run's summary line (and, for Ray, which clips failed); exit 1 if any did."""
     if not quiet:
         click.echo(f"{len(result.done)} sharpened, {len(result.skipped)} skipped, {len(result.failed)} failed", err=True)
-        for src, e in result.failed:
+        for src, e in result.failed if list_failed else []:
             click.echo(f"  failed: {src}: {error_text(e)}", err=True)
     if result.failed:
         sys.exit(1)
@@ -226,9 +228,9 @@ def models() -> None:
 @click.option("--size", default="640x360", show_default=True, help="Size of the generated clip when no CLIP is given.")
 @click.option("--seconds", type=click.FloatRange(min=0.5), default=5.0, show_default=True)
 @click.option("--memory", is_flag=True, help="Also compare peak RSS of a 5 s and a 40 s clip.")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None,
               help="Measure only this precision (default: fp32, auto and each one the device runs natively).")
-@click.option("--backend", type=click.Choice(["auto", "torch", "onnxruntime"]), default=None,
+@click.option("--backend", type=click.Choice(BACKENDS), default=None,
               help="Measure only this backend (default: torch, and ONNX Runtime where installed).")
 @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object.")
 @friendly

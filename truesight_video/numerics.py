@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 
 from .errors import ParameterError
+from .options import BACKENDS, PRECISIONS
 
 log = logging.getLogger("truesight_video")
 
@@ -72,14 +73,11 @@ def cpu_bf16() -> str:
         return "none"
 
 
-BACKENDS = ("auto", "torch", "onnxruntime")
-
-
 def candidates(device: torch.device, precision: str, backend: str = "auto") -> list[Numerics]:
     """The numerics worth trying for a requested precision and backend on a device, plain fp32 first."""
     from . import onnx_backend
 
-    if precision not in ("auto", "fp32", "bf16", "fp16"):
+    if precision not in PRECISIONS:
         raise ParameterError("precision", f"must be auto, fp32, bf16 or fp16, got {precision!r}")
     if backend not in BACKENDS:
         raise ParameterError("backend", f"must be one of {', '.join(BACKENDS)}, got {backend!r}")
