@@ -16,6 +16,7 @@ import torch
 from truesight_video.checkpoint import default_model_name, load_model
 from truesight_video.compose import label, text_scale
 from truesight_video.stills import read_rgb, to_tensor, to_uint8, write_rgb
+from truesight_video.training import metrics
 from truesight_video.training.teacher import load_teacher
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +26,7 @@ TEACHER = ROOT.parent / "shared/teachers/dmphn_1_2_4"
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR of two uint8 images in dB."""
-    return float(10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b) ** 2)))
+    return metrics.psnr(torch.from_numpy(a), torch.from_numpy(b))
 
 
 def busiest_crop(img: np.ndarray, w: int, h: int) -> tuple[int, int]:

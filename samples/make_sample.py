@@ -95,16 +95,17 @@ def default_model_gain(step: int = 6) -> tuple[float, float]:
     import torch
 
     from truesight_video.checkpoint import load_model
+    from truesight_video.stills import to_tensor, to_uint8
+    from truesight_video.training.metrics import psnr
 
     blurry, sharp = frames()
     model = load_model(None)
     psnr_in, psnr_out = [], []
     with torch.inference_mode():
         for b, s in zip(blurry[::step], sharp[::step]):
-            x = torch.from_numpy(b).permute(2, 0, 1)[None].float() / 255
-            y = (model(x)[0].permute(1, 2, 0).numpy() * 255).round().clip(0, 255)
-            psnr_in.append(_psnr(b, s))
-            psnr_out.append(_psnr(y, s))
+            y = to_uint8(model(to_tensor(b)))
+            psnr_in.append(psnr(torch.from_numpy(b), torch.from_numpy(s)))
+            psnr_out.append(psnr(torch.from_numpy(y), torch.from_numpy(s)))
     return float(np.mean(psnr_in)), float(np.mean(psnr_out) - np.mean(psnr_in))
 
 
@@ -115,10 +116,6 @@ def check() -> None:
     psnr_in, gain = default_model_gain()
     print(f"{default_model_name()}: {gain:+.2f} dB over the blurry frames of the sample "
           f"({FPS * SECONDS // 6} frames, input {psnr_in:.2f} dB)")
-
-
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b) ** 2)))
 
 
 if __name__ == "__main__":

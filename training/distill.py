@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..errors import ParameterError, TruesightError
-from ..stills import IMAGE_EXTS, is_image, read_rgb
+from ..stills import IMAGE_EXTS, is_image, read_rgb, to_tensor, to_uint8
 from .synth import write_pair
 
 
@@ -18,7 +18,7 @@ def real_frames(source: Path, every: int, limit: int | None) -> Iterator[tuple[s
     """(name, RGB frame) of an image, a folder of images, or every `every`-th frame of a video."""
     if source.is_dir():
         files = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_EXTS)
-        for k, p in enumerate(files[::every][:limit]):
+        for p in files[::every][:limit]:
             yield f"{p.parent.name}_{p.stem}", read_rgb(p)
         return
     if is_image(source):
@@ -60,8 +60,7 @@ def distill(sources: list[str | os.PathLike], out: str | os.PathLike, teacher: t
             if max(h, w) > max_side:
                 f = max_side / max(h, w)
                 rgb = cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
-            x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float().div(255.0).to(device)
-            y = teacher(x)[0].clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).cpu().numpy()
+            y = to_uint8(teacher(to_tensor(np.ascontiguousarray(rgb)).to(device)))
             write_pair(root, seq, k, {"blur": rgb, "sharp": y})
             written += 1
     return written
