@@ -14,6 +14,7 @@ import torch
 from click.testing import CliRunner
 
 from truesight_video.checkpoint import load_model, read_checkpoint
+from truesight_video.errors import ParameterError
 from truesight_video.cli import main
 from truesight_video.model import Identity
 from truesight_video.training import synth
@@ -175,6 +176,17 @@ def test_resume_continues_exactly(gopro, tmp_path):
     assert read_checkpoint(tmp_path / "split" / "last.pt")["step"] == 20
     for k in a:
         assert torch.allclose(a[k], b[k], atol=1e-6), k
+
+
+def test_max_minutes_stops_the_run_saved_and_annealed(gopro, tmp_path):
+    out = tmp_path / "timed"
+    final = train(_cfg(gopro, out, steps=100_000, val_every=50_000, lr=1e-3, lr_min=1e-5, max_minutes=0.01))
+    ck = read_checkpoint(out / "last.pt")
+    assert 0 < ck["step"] < 100_000 and final["step"] == ck["step"]
+    assert final["lr"] < 1e-4  # the clock, not the 100,000 steps, drove the cosine down
+    assert (out / f"step_{ck['step']:06d}.pt").exists()
+    with pytest.raises(ParameterError, match="max_minutes"):
+        _cfg(gopro, out, steps=10, max_minutes=0)
 
 
 def test_eval_caps_psnr_when_output_equals_sharp(gopro):

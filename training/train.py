@@ -58,6 +58,10 @@ class TrainConfig:
     edge_weight: float = 1.0
     val_every: int | None = None
     val_max: int = 12
+    # a wall-clock budget: the run stops (validated and saved) once it is spent, and the cosine rate
+    # follows whichever of steps and time is further along, so a run given more steps than its time
+    # allows still anneals. The clock makes such a run's rate schedule, and so --resume, inexact.
+    max_minutes: float | None = None
     precision: str = "auto"
     resume: bool = False
     progress: bool = True
@@ -70,6 +74,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
             raise ParameterError("sampler", f"must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ParameterError("max_minutes", f"must be > 0, got {self.max_minutes}")
 
 
 def arch_fields(cfg: TrainConfig) -> dict[str, Any]:
@@ -240,10 +246,27 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                  "train": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
                  "train_pairs": n_train, "world_size": world}
 
+    budget = None if cfg.max_minutes is None else 60.0 * cfg.max_minutes
+
+    def progress(step: int) -> float:
+        done = step / max(1, total)
+        return done if budget is None else min(1.0, max(done, (time.perf_counter() - t_start) / budget))
+
     def lr_at(step: int) -> float:
         if cfg.lr_min is None:
             return cfg.lr
-        return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * step / max(1, total)))
+        return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * progress(step)))
+
+    def out_of_time() -> bool:
+        if budget is None:
+            return False
+        late = time.perf_counter() - t_start >= budget
+        if not ddp:
+            return late
+        # every rank must stop at the same step, or the others wait on its all-reduce forever
+        flag = torch.tensor([float(late)], device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
 
     def validate(step: int, train_loss: float) -> dict[str, Any]:
         raw.eval()
@@ -292,7 +315,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             bar.update(1)
             bar.set_postfix(loss=f"{running / seen:.4f}")
             done = step + 1
-            if done % val_every == 0 or done == total:
+            timed_out = out_of_time()
+            if done % val_every == 0 or done == total or timed_out:
                 if main_rank:
                     row = validate(done, running / seen)
                     history.append(row)
@@ -311,6 +335,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 running, seen = 0.0, 0
                 if ddp:
                     dist.barrier()
+            if timed_out:
+                if main_rank:
+                    bar.write(f"--max-minutes {cfg.max_minutes:g} spent: stopped at step {done} of {total}")
+                break
     finally:
         stop.set()
         batches.thread.join(timeout=30)  # type: ignore[attr-defined]

@@ -327,6 +327,9 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("--mix", default=None, help="Sampling weight per --data root, e.g. 0.5,0.5.")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Train this many steps (overrides --epochs).")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop after this much wall-clock time (validated and saved); the cosine rate follows the "
+                   "clock or the steps, whichever is further along.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=2, show_default=True,
               help="Crops per step per process: under torchrun each GPU trains on this many, so the global batch "
                    "is this times the number of processes (the learning rate is not scaled with it).")
@@ -358,7 +361,8 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("-q", "--quiet", is_flag=True)
 @friendly
 def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tuple[str, ...], val_last: int,
-          inputs: str, mix: str | None, steps: int | None, epochs: int, batch_size: int, crop: int,
+          inputs: str, mix: str | None, steps: int | None, epochs: int, max_minutes: float | None,
+          batch_size: int, crop: int,
           scale_min: float, lr: float,
           lr_min: float | None, seed: int, device: str, arch: str, width: int, dilations: str, unshuffle: str,
           dc_window: int, alpha: float,
@@ -377,7 +381,7 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
                       lr_min=lr_min, seed=seed, device=device, arch=arch, width=width, dilations=dil,
                       unshuffle=int(unshuffle), dc_window=dc_window,
                       alpha=alpha, edge_weight=edge_weight, val_every=val_every, resume=resume,
-                      progress=not quiet, init=init, precision=precision)
+                      progress=not quiet, init=init, precision=precision, max_minutes=max_minutes)
     try:
         from .model import student_config
         from .training.train import arch_fields
