@@ -151,3 +151,40 @@ def test_onnxruntime_is_offered_only_when_installed_and_only_on_a_cpu(monkeypatc
         numerics.candidates(torch.device("cuda"), "auto", "onnxruntime")
     with pytest.raises(ParameterError, match="on a CPU only"):
         numerics.candidates(CPU, "bf16", "onnxruntime")
+
+
+def test_compile_backend_matches_torch_and_auto_never_picks_it(monkeypatch):
+    import shutil
+
+    if not (shutil.which("g++") or shutil.which("clang++")):
+        pytest.skip("torch.compile on a CPU needs a C++ compiler")
+    model = UnsharpMask()  # a small graph: compiling a student takes most of a minute on a CPU
+    x = _frame(96, 64)
+    ref = Sharpener(model, CPU, precision="fp32").sharpen_rgb(x)
+    fast = Sharpener(model, CPU, precision="fp32", backend="compile")
+    assert fast.numerics.label == "fp32 compiled" and fast.numerics.channels_last
+    assert (fast.sharpen_rgb(x) - ref).abs().max().item() * 255 <= numerics.MAX_DIFF_LEVELS
+    monkeypatch.setattr(numerics, "cpu_bf16", lambda: "native")
+    assert numerics.candidates(CPU, "auto", "compile")[0].label == "bf16 compiled"
+    assert all(n.backend != "compile" for n in numerics.candidates(CPU, "auto"))
+
+
+def test_compile_without_a_compiler_is_a_named_parameter_error(monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ParameterError, match="C\\+\\+ compiler") as e:
+        numerics.candidates(CPU, "auto", "compile")
+    assert e.value.param == "backend"
+
+
+def test_bench_measures_compiled_bf16_only_where_the_cpu_has_bf16_units(monkeypatch):
+    import shutil
+
+    from truesight_video import bench
+
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(numerics, "cpu_bf16", lambda: "native")
+    assert ("bf16", "compile") in bench.precisions_to_run(CPU)
+    monkeypatch.setattr(numerics, "cpu_bf16", lambda: "none")
+    assert all(b != "compile" for _, b in bench.precisions_to_run(CPU))

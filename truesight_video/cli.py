@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .options import BACKENDS, PRECISIONS
+from .options import BACKENDS, PRECISIONS, numerics_label
 from .errors import ParameterError, TruesightError, first_line
 
 PLACEHOLDER_NOTE = ("Default: the shipped 'multiscale-student'; 'studentcnn-v3' is the six-conv student. "
@@ -73,7 +73,9 @@ def precision_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--backend", type=click.Choice(BACKENDS), default="auto",
                       show_default=True,
                       help="auto: torch, or ONNX Runtime on a CPU where it is installed "
-                           "(pip install \"truesight-video[onnx]\") and measured faster.")(fn)
+                           "(pip install \"truesight-video[onnx]\") and measured faster. compile: torch.compile, "
+                           "fastest on CPUs with bf16 units (AMX), after compiling once per frame size (up to a minute the "
+                           "first time, seconds from torch's cache; needs a C++ compiler).")(fn)
     return click.option("--precision", type=click.Choice(PRECISIONS), default="auto",
                         show_default=True, help=PRECISION_HELP)(fn)
 
@@ -201,7 +203,7 @@ def _report(stats: Any, as_json: bool, quiet: bool) -> None:
                                "memory_format": stats.memory_format, "backend": stats.backend}))
     elif not quiet:
         click.echo(f"{stats.output}: {stats.frames} frames in {stats.seconds:.1f}s ({stats.fps:.1f} fps, "
-                   f"{stats.device} {stats.precision} {stats.memory_format if stats.backend == 'torch' else stats.backend}, "
+                   f"{stats.device} {numerics_label(stats.precision, stats.memory_format, stats.backend)}, "
                    f"{stats.model})", err=True)
 
 
@@ -231,7 +233,8 @@ def models() -> None:
 @click.option("--precision", type=click.Choice(PRECISIONS), default=None,
               help="Measure only this precision (default: fp32, auto and each one the device runs natively).")
 @click.option("--backend", type=click.Choice(BACKENDS), default=None,
-              help="Measure only this backend (default: torch, and ONNX Runtime where installed).")
+              help="Measure only this backend (default: torch, ONNX Runtime where installed, and "
+                   "torch.compile on CPUs with native bf16).")
 @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object.")
 @friendly
 def bench(clip: str | None, device: str, batch_size: int | None, weights: str | None, preset: str | None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import os
+import shutil
 import time
 from dataclasses import dataclass
 
@@ -12,7 +14,7 @@ import torch
 import torch.nn as nn
 
 from .errors import ParameterError
-from .options import BACKENDS, PRECISIONS
+from .options import BACKENDS, PRECISIONS, numerics_label
 
 log = logging.getLogger("truesight_video")
 
@@ -29,7 +31,7 @@ class Numerics:
     precision: str = "fp32"
     channels_last: bool = False
     why: str = "requested"
-    backend: str = "torch"  # or "onnxruntime" (CPU, optional extra)
+    backend: str = "torch"  # or "onnxruntime" (CPU, optional extra), or "compile" (torch.compile, inductor)
 
     @property
     def plain(self) -> bool:
@@ -44,7 +46,7 @@ class Numerics:
     @property
     def label(self) -> str:
         """Short form for progress lines, e.g. 'bf16 channels_last' or 'fp32 onnxruntime'."""
-        return f"{self.precision} {self.memory_format if self.backend == 'torch' else self.backend}"
+        return numerics_label(self.precision, self.memory_format, self.backend)
 
     @property
     def weight_dtype(self) -> torch.dtype:
@@ -81,6 +83,8 @@ def candidates(device: torch.device, precision: str, backend: str = "auto") -> l
         raise ParameterError("precision", f"must be auto, fp32, bf16 or fp16, got {precision!r}")
     if backend not in BACKENDS:
         raise ParameterError("backend", f"must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "compile":
+        return [_compiled(device, precision)]
     if backend == "onnxruntime":
         if device.type != "cpu" or precision not in ("auto", "fp32"):
             raise ParameterError("backend", "onnxruntime runs the fp32 model on a CPU only")
@@ -108,6 +112,23 @@ def candidates(device: torch.device, precision: str, backend: str = "auto") -> l
     return found
 
 
+def _compiled(device: torch.device, precision: str) -> Numerics:
+    """torch.compile's numerics: never picked by auto, since a first compile takes up to a minute per frame
+    size on a CPU (RESULTS.md), far beyond the second auto may spend; asked for, it runs the precision
+    auto would choose, without a probe, or the one requested."""
+    if device.type == "cpu" and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "clang++")):
+        raise ParameterError("backend", "compile needs a C++ compiler on CPUs (g++ or clang++); use auto or torch")
+    if precision == "auto":
+        if device.type == "cuda":
+            return Numerics("fp16", True, "compile: CUDA runs fp16 on its tensor cores", "compile")
+        native = cpu_bf16() == "native"
+        return Numerics("bf16" if native else "fp32", True,
+                        f"compile: {'native' if native else 'no native'} bf16 on this CPU", "compile")
+    if precision == "fp16" and device.type != "cuda":
+        raise ParameterError("precision", "fp16 runs on CUDA only; on a CPU use fp32, bf16 or auto")
+    return Numerics(precision, True, "requested", "compile")
+
+
 def prepare(model: nn.Module, device: torch.device, numerics: Numerics) -> nn.Module:
     """A copy of model on device in the chosen numerics (the caller's model is never changed)."""
     if numerics.backend == "onnxruntime":
@@ -115,12 +136,17 @@ def prepare(model: nn.Module, device: torch.device, numerics: Numerics) -> nn.Mo
 
         return OrtModel(copy.deepcopy(model).cpu())  # type: ignore[return-value]
     m = copy.deepcopy(model).to(device=device, dtype=numerics.weight_dtype).eval()
-    return m.to(memory_format=torch.channels_last) if numerics.channels_last else m
+    m = m.to(memory_format=torch.channels_last) if numerics.channels_last else m
+    if numerics.backend == "compile":
+        log.info("compiling the model on its first frames: up to a minute per frame size on a CPU the first time, "
+                 "seconds once torch's on-disk cache holds it")
+        return torch.compile(m)  # type: ignore[return-value]
+    return m
 
 
 def run(model: nn.Module, x: torch.Tensor, numerics: Numerics) -> torch.Tensor:
     """model(x) in the chosen numerics (x already on the model's device, in its dtype)."""
-    if numerics.backend != "torch":
+    if numerics.backend == "onnxruntime":
         return model(x)
     if numerics.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)

@@ -9,7 +9,14 @@ from typing import Any
 from .errors import ParameterError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-BACKENDS = ("auto", "torch", "onnxruntime")
+BACKENDS = ("auto", "torch", "onnxruntime", "compile")
+
+
+def numerics_label(precision: str, memory_format: str, backend: str) -> str:
+    """How progress lines name what ran, e.g. 'bf16 channels_last', 'fp32 onnxruntime', 'bf16 compiled'."""
+    if backend == "torch":
+        return f"{precision} {memory_format}"
+    return f"{precision} {'compiled' if backend == 'compile' else backend}"
 
 
 @dataclass(frozen=True)
