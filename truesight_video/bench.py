@@ -87,18 +87,15 @@ def precisions_to_run(device: torch.device) -> list[tuple[str, str]]:
     precision the device runs natively (or, for bf16 on AVX-512 without bf16 units, might run well),
     ONNX Runtime where it is installed, and torch.compile in bf16 where the CPU has bf16 units (its
     first compile is not timed: the model-only warm-up takes it and later runs reuse it)."""
-    import shutil
-
     from . import onnx_backend
-    from .numerics import cpu_bf16
+    from .numerics import compiler_available, cpu_bf16
 
     if device.type == "cuda":
         return [("fp32", "torch"), ("auto", "auto"), ("fp16", "torch"), ("bf16", "torch")]
     support = cpu_bf16()
     found = [("fp32", "torch"), ("auto", "auto")] + ([("bf16", "torch")] if support != "none" else [])
     found += [("fp32", "onnxruntime")] if onnx_backend.available() else []
-    compiler = shutil.which("g++") or shutil.which("clang++")
-    return found + ([("bf16", "compile")] if support == "native" and compiler else [])
+    return found + ([("bf16", "compile")] if support == "native" and compiler_available() else [])
 
 
 def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = None, weights: str | None = None,

@@ -112,11 +112,16 @@ def candidates(device: torch.device, precision: str, backend: str = "auto") -> l
     return found
 
 
+def compiler_available() -> bool:
+    """Whether a C++ compiler is on PATH: inductor builds its CPU kernels with one."""
+    return any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "clang++"))
+
+
 def _compiled(device: torch.device, precision: str) -> Numerics:
     """torch.compile's numerics: never picked by auto, since a first compile takes up to a minute per frame
     size on a CPU (RESULTS.md), far beyond the second auto may spend; asked for, it runs the precision
     auto would choose, without a probe, or the one requested."""
-    if device.type == "cpu" and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "clang++")):
+    if device.type == "cpu" and not compiler_available():
         raise ParameterError("backend", "compile needs a C++ compiler on CPUs (g++ or clang++); use auto or torch")
     if precision == "auto":
         if device.type == "cuda":
