@@ -188,3 +188,22 @@ def test_bench_measures_compiled_bf16_only_where_the_cpu_has_bf16_units(monkeypa
     assert ("bf16", "compile") in bench.precisions_to_run(CPU)
     monkeypatch.setattr(numerics, "cpu_bf16", lambda: "none")
     assert all(b != "compile" for _, b in bench.precisions_to_run(CPU))
+
+
+def test_a_failed_compile_is_a_one_line_backend_error(monkeypatch, tmp_path):
+    def broken(model):
+        def run(x):
+            raise torch._dynamo.exc.TorchDynamoException("CppCompileError: C++ compile error\n(pages of log)")
+        return run
+
+    monkeypatch.setattr(numerics, "compiler_available", lambda: True)
+    monkeypatch.setattr(torch, "compile", broken)
+    engine = Sharpener(UnsharpMask(), CPU, precision="fp32", backend="compile")
+    with pytest.raises(ParameterError, match=r"compile failed \(CppCompileError: C\+\+ compile error\); use auto") as e:
+        engine.sharpen_rgb(_frame(64, 48))
+    assert e.value.param == "backend"
+    clip = make_clip(tmp_path / "c.mkv", frames=3, size=(64, 48))
+    r = CliRunner().invoke(main, ["sharpen", str(clip), "--device", "cpu", "--backend", "compile", "-y", "-q"])
+    assert r.exit_code == 1 and r.stderr.strip() == \
+        "error: --backend compile failed (CppCompileError: C++ compile error); use auto or torch"
+    assert not list(tmp_path.glob("c.sharp*"))  # no half-written output left behind

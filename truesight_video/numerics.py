@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from .errors import ParameterError
+from .errors import ParameterError, first_line
 from .options import BACKENDS, PRECISIONS, numerics_label
 
 log = logging.getLogger("truesight_video")
@@ -134,6 +134,20 @@ def _compiled(device: torch.device, precision: str) -> Numerics:
     return Numerics(precision, True, "requested", "compile")
 
 
+class _Compiled:
+    """torch.compile's model, whose compile failures (a broken compiler, an unsupported op) become a
+    one-line error naming the backend instead of inductor's pages of traceback."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.fn = torch.compile(model)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        try:
+            return self.fn(x)
+        except torch._dynamo.exc.TorchDynamoException as e:
+            raise ParameterError("backend", f"compile failed ({first_line(e)}); use auto or torch") from e
+
+
 def prepare(model: nn.Module, device: torch.device, numerics: Numerics) -> nn.Module:
     """A copy of model on device in the chosen numerics (the caller's model is never changed)."""
     if numerics.backend == "onnxruntime":
@@ -145,7 +159,7 @@ def prepare(model: nn.Module, device: torch.device, numerics: Numerics) -> nn.Mo
     if numerics.backend == "compile":
         log.info("compiling the model on its first frames: up to a minute per frame size on a CPU the first time, "
                  "seconds once torch's on-disk cache holds it")
-        return torch.compile(m)  # type: ignore[return-value]
+        return _Compiled(m)  # type: ignore[return-value]
     return m
 
 
