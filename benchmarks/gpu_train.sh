@@ -10,7 +10,7 @@ OUT=${OUT:-/tmp/truesight-train}
 REAL=${REAL:?GoPro-layout real pairs}
 PHOTOS=${PHOTOS:?a folder of sharp photos}
 MINUTES=${MINUTES:-5}
-PAIRS=${PAIRS:-40}          # synthetic pairs per CPU worker: 3.7 s each on the H200 machine's loaded cores
+PAIRS=${PAIRS:-60}          # synthetic pairs per CPU worker (0.67 s each on one idle cpu2 core)
 DEVICE=${DEVICE:-cuda}
 JOBS=${JOBS:-$(( $(nproc) > 2 ? $(nproc) - 2 : 1 ))}
 mkdir -p "$OUT"
@@ -38,8 +38,12 @@ fi
 # 1. synthetic pairs: the default recipe, one seed per worker, one thread each
 SYN=/tmp/syn
 t0=$(date +%s)
+# each worker pinned to one CPU: the first call, unpinned, took 3.7 s a pair per worker where one
+# process takes 0.67 s on an idle cpu2 core; pinning rules out OpenCV's and torch's thread pools
+# crowding each other (the likely cause, not yet re-measured there)
+IFS=, read -r -a CPUS <<< "$WORK_CPUS"
 for i in $(seq 1 "$JOBS"); do
-  OMP_NUM_THREADS=1 OPENCV_FOR_THREADS_NUM=1 taskset -c "$WORK_CPUS" timeout 240 $TV synth --from "$PHOTOS" --out "$SYN" --count "$PAIRS" \
+  OMP_NUM_THREADS=1 taskset -c "${CPUS[$(( (i - 1) % ${#CPUS[@]} ))]}" timeout 240 $TV synth --from "$PHOTOS" --out "$SYN" --count "$PAIRS" \
     --seed $((500 + i)) -q > "/tmp/synth_$i.log" 2>&1 || { echo "synth worker $i failed: dropped"; rm -rf "$SYN/train/SYNT$(printf %04d $((500 + i)))_00_00"; } &
 done
 wait
