@@ -1,3 +1,4 @@
+import logging
 import sys
 from pathlib import Path
 
@@ -14,3 +15,14 @@ def shared_dir() -> Path:
     if not (SHARED / "data").is_dir():
         pytest.skip("../shared is not present")
     return SHARED
+
+
+@pytest.fixture(autouse=True)
+def _root_logging():
+    """The CLI configures the root logger for its process (`-q` raises it to ERROR); in one pytest
+    process that would hide the warnings later tests look for, so each test gets it back as it was."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
