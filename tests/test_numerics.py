@@ -154,9 +154,7 @@ def test_onnxruntime_is_offered_only_when_installed_and_only_on_a_cpu(monkeypatc
 
 
 def test_compile_backend_matches_torch_and_auto_never_picks_it(monkeypatch):
-    import shutil
-
-    if not (shutil.which("g++") or shutil.which("clang++")):
+    if not numerics.compiler_available():
         pytest.skip("torch.compile on a CPU needs a C++ compiler")
     model = UnsharpMask()  # a small graph: compiling a student takes most of a minute on a CPU
     x = _frame(96, 64)

@@ -8,7 +8,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn as nn
@@ -83,8 +83,6 @@ def candidates(device: torch.device, precision: str, backend: str = "auto") -> l
         raise ParameterError("precision", f"must be auto, fp32, bf16 or fp16, got {precision!r}")
     if backend not in BACKENDS:
         raise ParameterError("backend", f"must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if backend == "compile":
-        return [_compiled(device, precision)]
     if backend == "onnxruntime":
         if device.type != "cpu" or precision not in ("auto", "fp32"):
             raise ParameterError("backend", "onnxruntime runs the fp32 model on a CPU only")
@@ -92,11 +90,13 @@ def candidates(device: torch.device, precision: str, backend: str = "auto") -> l
             raise ParameterError("backend", "onnxruntime is not installed: pip install \"truesight-video[onnx]\"")
         return [Numerics("fp32", False, "requested", "onnxruntime")]
     if device.type == "cuda":
-        if precision == "auto":
-            return [Numerics("fp16", True, "auto: CUDA runs fp16 on its tensor cores")]
-        return [Numerics(precision, True, "requested")]
+        cuda = (Numerics("fp16", True, "auto: CUDA runs fp16 on its tensor cores") if precision == "auto"
+                else Numerics(precision, True, "requested"))
+        return [replace(cuda, backend="compile") if backend == "compile" else cuda]
     if precision == "fp16":
         raise ParameterError("precision", "fp16 runs on CUDA only; on a CPU use fp32, bf16 or auto")
+    if backend == "compile":
+        return [_compiled_on_cpu(precision)]
     if precision == "fp32":
         return [FP32]  # exactly the plain path: same bits as before numerics existed
     support = cpu_bf16()
@@ -117,20 +117,16 @@ def compiler_available() -> bool:
     return any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "g++", "clang++"))
 
 
-def _compiled(device: torch.device, precision: str) -> Numerics:
-    """torch.compile's numerics: never picked by auto, since a first compile takes up to a minute per frame
-    size on a CPU (RESULTS.md), far beyond the second auto may spend; asked for, it runs the precision
-    auto would choose, without a probe, or the one requested."""
-    if device.type == "cpu" and not compiler_available():
+def _compiled_on_cpu(precision: str) -> Numerics:
+    """torch.compile's numerics on a CPU: never picked by auto, since a first compile takes up to a minute
+    per frame size (RESULTS.md), far beyond the second auto may spend; asked for, it runs bf16 where the
+    CPU has bf16 units and fp32 elsewhere, without a probe, or the precision requested."""
+    if not compiler_available():
         raise ParameterError("backend", "compile needs a C++ compiler on CPUs (g++ or clang++); use auto or torch")
     if precision == "auto":
-        if device.type == "cuda":
-            return Numerics("fp16", True, "compile: CUDA runs fp16 on its tensor cores", "compile")
         native = cpu_bf16() == "native"
         return Numerics("bf16" if native else "fp32", True,
                         f"compile: {'native' if native else 'no native'} bf16 on this CPU", "compile")
-    if precision == "fp16" and device.type != "cuda":
-        raise ParameterError("precision", "fp16 runs on CUDA only; on a CPU use fp32, bf16 or auto")
     return Numerics(precision, True, "requested", "compile")
 
 
