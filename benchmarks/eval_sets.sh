@@ -2,7 +2,8 @@
 # Every set of QUALITY.md's Results table for one set of weights, one JSON line per set:
 #   DATA=/path/to/sets bash benchmarks/eval_sets.sh WEIGHTS
 # DATA holds syntest, other2, other and val_gopro_like, made by the commands in QUALITY.md's
-# "Validation sets"; the real pairs are ../shared/data/gopro-sample.
+# "Validation sets" (syntest, other2 and other with synth as of commit f9701b5, as it says there);
+# the real pairs are ../shared/data/gopro-sample.
 set -eu
 W=${1:?weights: a shipped model name or a checkpoint}
 DATA=${DATA:?the folder holding the synthetic validation sets}
