@@ -390,3 +390,35 @@ def test_synth_command_defaults_are_the_recipe_defaults():
     for name in ("sharp_fraction", "max_blur", "min_blur", "substeps", "curve", "rotation", "soften",
                  "object_prob", "noise", "jpeg_prob"):
         assert flags[name] == getattr(cfg, name), name
+
+
+def test_input_noise_touches_inputs_only_and_is_reproducible():
+    from truesight_video.training.data import add_input_noise
+
+    x = torch.full((4, 3, 32, 32), 128 / 255)
+    y = torch.full((4, 3, 32, 32), 0.25)
+    a, ya = add_input_noise(x.clone(), y, 3.0, seed=1, step=7)
+    b, _ = add_input_noise(x.clone(), y, 3.0, seed=1, step=7)
+    c, _ = add_input_noise(x.clone(), y, 3.0, seed=1, step=8)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert ya is y and torch.equal(y, torch.full_like(y, 0.25))
+    noise = a * 255 - 128
+    assert torch.allclose(noise, noise.round(), atol=1e-4)  # still 8-bit levels
+    per_sample = noise.flatten(1).std(1)
+    assert per_sample.max() < 3.0 * 1.15 + 0.3  # sigma at most 3 levels (plus rounding)
+    assert per_sample.max() - per_sample.min() > 0.2  # each crop draws its own sigma
+
+
+def test_input_noise_option_reaches_the_batches(gopro, tmp_path):
+    from truesight_video.training.data import find_pairs
+    from truesight_video.training.train import TrainConfig, batches_for
+
+    pairs = find_pairs([gopro], ("blur_gamma",))
+    clean = TrainConfig(data=(str(gopro),), out=str(tmp_path), crop=32, batch_size=2, seed=3)
+    noisy = TrainConfig(data=(str(gopro),), out=str(tmp_path), crop=32, batch_size=2, seed=3, input_noise=2.0)
+    x0, y0 = batches_for([pairs], clean, [1.0], 0, 1)(5)
+    x1, y1 = batches_for([pairs], noisy, [1.0], 0, 1)(5)
+    assert torch.equal(y0, y1) and not torch.equal(x0, x1)
+    assert (x1 - x0).abs().max() * 255 <= 2.0 * 6 + 1
+    with pytest.raises(ParameterError, match="input_noise"):
+        TrainConfig(data=(str(gopro),), out=str(tmp_path), input_noise=-1.0)

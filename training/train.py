@@ -22,7 +22,7 @@ from ..engine import resolve_device
 from ..errors import ParameterError, TruesightError
 from ..model import build_student, config_fields, count_params
 from ..numerics import train_numerics
-from .data import EpochSampler, Pair, find_pairs, holdout_last, sample_batch, sharded_batch
+from .data import EpochSampler, Pair, add_input_noise, find_pairs, holdout_last, sample_batch, sharded_batch
 from .evaluate import evaluate_pairs, one_input_per_frame
 from .losses import LossConfig, ProductLoss
 
@@ -45,6 +45,9 @@ class TrainConfig:
     batch_size: int = 2  # per process: under torchrun each GPU takes this many, the global batch is x world size
     crop: int = 256
     scale_min: float = 1.0  # crops shrunk by a random factor in [scale_min, 1] (1: off)
+    # Gaussian noise on each input crop, sigma drawn in [0, input_noise] levels of 255, the target kept
+    # clean: a sharpener that amplifies sensor noise flickers on static footage
+    input_noise: float = 0.0
     lr: float = 1e-4
     lr_min: float | None = None
     seed: int = 0
@@ -74,6 +77,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
             raise ParameterError("sampler", f"must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        if not self.input_noise >= 0:
+            raise ParameterError("input_noise", f"must be >= 0 levels, got {self.input_noise}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ParameterError("max_minutes", f"must be > 0, got {self.max_minutes}")
 
@@ -100,11 +105,16 @@ def _git_commit() -> str:
 
 def batches_for(groups: list[list[Pair]], cfg: TrainConfig, weights: list[float], rank: int,
                 world: int) -> Callable[[int], tuple[torch.Tensor, torch.Tensor]]:
-    """step -> this rank's (input, target) batch, from cfg.sampler."""
-    if cfg.sampler == "random":
-        return lambda step: sample_batch(groups, weights, cfg.batch_size, cfg.crop, cfg.seed, step, rank, cfg.scale_min)
-    order = EpochSampler([len(g) for g in groups], weights, cfg.batch_size, world, cfg.seed)
-    return lambda step: sharded_batch(groups, order, cfg.crop, cfg.seed, step, rank, cfg.scale_min)
+    """step -> this rank's (input, target) batch, from cfg.sampler, with cfg.input_noise on the inputs."""
+    order = EpochSampler([len(g) for g in groups], weights, cfg.batch_size, world, cfg.seed) if cfg.sampler == "epoch" else None
+
+    def batch_at(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if order is None:
+            x, y = sample_batch(groups, weights, cfg.batch_size, cfg.crop, cfg.seed, step, rank, cfg.scale_min)
+        else:
+            x, y = sharded_batch(groups, order, cfg.crop, cfg.seed, step, rank, cfg.scale_min)
+        return add_input_noise(x, y, cfg.input_noise, cfg.seed, step, rank) if cfg.input_noise else (x, y)
+    return batch_at
 
 
 def _prefetch(batch_at: Callable[[int], tuple[torch.Tensor, torch.Tensor]], start: int, total: int, pin: bool,

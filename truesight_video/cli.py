@@ -339,6 +339,8 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("--crop", type=click.IntRange(min=16), default=256, show_default=True)
 @click.option("--scale-min", type=click.FloatRange(0.25, 1.0), default=1.0, show_default=True,
               help="Shrink each crop by a random factor in [S, 1] (shorter blur, more variety; 1 = off).")
+@click.option("--input-noise", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Add Gaussian noise to each input crop, sigma up to this many levels of 255 (targets stay clean).")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-4, show_default=True)
 @click.option("--lr-min", type=click.FloatRange(min=0), default=None, help="Cosine-decay the rate to this.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -366,7 +368,7 @@ def _size(text: str) -> tuple[int, int]:
 def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tuple[str, ...], val_last: int,
           inputs: str, mix: str | None, steps: int | None, epochs: int, max_minutes: float | None,
           batch_size: int, crop: int,
-          scale_min: float, lr: float,
+          scale_min: float, input_noise: float, lr: float,
           lr_min: float | None, seed: int, device: str, arch: str, width: int, dilations: str, unshuffle: str,
           dc_window: int, alpha: float,
           edge_weight: float, val_every: int | None, init: str | None, precision: str, resume: bool,
@@ -380,7 +382,7 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
     dil = tuple(int(v) for v in _floats(dilations, "--dilations"))
     cfg = TrainConfig(data=data + more_data, out=out, val=val, inputs=tuple(inputs.split(",")), mix=_floats(mix, "--mix"),
                       val_last=val_last, steps=steps, epochs=epochs, batch_size=batch_size, crop=crop,
-                      scale_min=scale_min, lr=lr,
+                      scale_min=scale_min, input_noise=input_noise, lr=lr,
                       lr_min=lr_min, seed=seed, device=device, arch=arch, width=width, dilations=dil,
                       unshuffle=int(unshuffle), dc_window=dc_window,
                       alpha=alpha, edge_weight=edge_weight, val_every=val_every, resume=resume,
