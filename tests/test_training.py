@@ -422,3 +422,26 @@ def test_input_noise_option_reaches_the_batches(gopro, tmp_path):
     assert (x1 - x0).abs().max() * 255 <= 2.0 * 6 + 1
     with pytest.raises(ParameterError, match="input_noise"):
         TrainConfig(data=(str(gopro),), out=str(tmp_path), input_noise=-1.0)
+
+
+def test_flicker_measures_the_sharp_frames_change_and_the_error_against_it():
+    from truesight_video.training.evaluate import FLICKER_KEYS, _flicker
+
+    in0 = np.full((2, 2, 3), 100, np.uint8)
+    in1 = in0.copy()
+    in1[0, 0] = 105  # this pixel moves: left out of every figure
+    out0, sh0 = np.full_like(in0, 50), np.full_like(in0, 80)
+    out1, sh1 = out0 + 1, sh0 + 3
+    out1[0, 0], sh1[0, 0] = 200, 0
+    means, n = _flicker((in0, out0, sh0), (in1, out1, sh1))
+    assert n == 3
+    assert dict(zip(FLICKER_KEYS, means.tolist())) == {
+        "flicker_input": 0.0, "flicker_output": 1.0, "flicker_sharp": 3.0,
+        "flicker_error_input": 3.0, "flicker_error_output": 2.0}
+
+
+def test_eval_reports_flicker_against_the_sharp_frames(gopro):
+    pairs = find_pairs([gopro], ("blur_gamma",), split="train")
+    r = evaluate_pairs(Identity(), pairs, torch.device("cpu"), baseline=False)
+    assert r["flicker_output"] == r["flicker_input"]
+    assert r["flicker_error_output"] == r["flicker_error_input"] > 0

@@ -27,15 +27,23 @@ def one_input_per_frame(pairs: list[Pair], inputs: tuple[str, ...]) -> list[Pair
     return [best[k] for k in sorted(best)]
 
 
-def _flicker(prev_in: np.ndarray, cur_in: np.ndarray, prev_out: np.ndarray, cur_out: np.ndarray) -> tuple[float, float, int]:
-    """Mean |frame-to-frame difference| of input and output where the input changes < 2 levels."""
-    static = np.abs(cur_in.astype(np.int16) - prev_in.astype(np.int16)).max(-1) < 2
+FLICKER_KEYS = ("flicker_input", "flicker_output", "flicker_sharp", "flicker_error_input", "flicker_error_output")
+
+
+def _flicker(prev: tuple[np.ndarray, np.ndarray, np.ndarray], cur: tuple[np.ndarray, np.ndarray, np.ndarray]
+             ) -> tuple[np.ndarray, int]:
+    """Where the input changes < 2 levels between two frames: the mean |frame-to-frame change| of
+    input, output and sharp frame, and how far the input's and the output's changes are from the
+    sharp frames' (mean |change - sharp change|), in FLICKER_KEYS order; and the pixel count. The
+    sharp frames change there too (detail the blur hid moves), so output flicker is not all error."""
+    (in0, out0, sh0), (in1, out1, sh1) = prev, cur
+    static = np.abs(in1.astype(np.int16) - in0.astype(np.int16)).max(-1) < 2
     n = int(static.sum())
     if n == 0:
-        return 0.0, 0.0, 0
-    d_in = np.abs(cur_in.astype(np.float64) - prev_in)[static].mean()
-    d_out = np.abs(cur_out.astype(np.float64) - prev_out)[static].mean()
-    return float(d_in), float(d_out), n
+        return np.zeros(len(FLICKER_KEYS)), 0
+    d_in, d_out, d_sh = ((b.astype(np.float64) - a)[static] for a, b in ((in0, in1), (out0, out1), (sh0, sh1)))
+    means = [np.abs(d).mean() for d in (d_in, d_out, d_sh, d_in - d_sh, d_out - d_sh)]
+    return np.array(means), n
 
 
 @torch.inference_mode()
@@ -51,8 +59,8 @@ def evaluate_pairs(model: nn.Module, pairs: list[Pair], device: torch.device, lo
     net = model if numerics.plain else prepare(model, device, numerics)
     usm = UnsharpMask().to(device) if baseline else None
     acc: dict[str, list[float]] = {}
-    prev: tuple[str, np.ndarray, np.ndarray] | None = None
-    flick_in, flick_out, flick_w = 0.0, 0.0, 0
+    prev: tuple[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+    flick, flick_w = np.zeros(len(FLICKER_KEYS)), 0
     for p in tqdm(pairs, unit="frame", disable=not progress, desc="eval"):
         blurry, sharp = read_rgb(p.blurry), read_rgb(p.sharp)
         x = to_tensor(blurry)[None].to(device)
@@ -72,10 +80,10 @@ def evaluate_pairs(model: nn.Module, pairs: list[Pair], device: torch.device, lo
             acc.setdefault("unsharp_psnr", []).append(psnr(q_u, q_y))
             acc.setdefault("unsharp_ssim", []).append(ssim(q_u, q_y))
         out8 = q_out[0].permute(1, 2, 0).byte().cpu().numpy()
-        if prev is not None and prev[0] == p.sequence and prev[1].shape == blurry.shape:
-            fi, fo, n = _flicker(prev[1], blurry, prev[2], out8)
-            flick_in, flick_out, flick_w = flick_in + fi * n, flick_out + fo * n, flick_w + n
-        prev = (p.sequence, blurry, out8)
+        if prev is not None and prev[0] == p.sequence and prev[1][0].shape == blurry.shape:
+            means, n = _flicker(prev[1], (blurry, out8, sharp))
+            flick, flick_w = flick + means * n, flick_w + n
+        prev = (p.sequence, (blurry, out8, sharp))
         if save_dir is not None:
             import cv2
 
@@ -90,5 +98,5 @@ def evaluate_pairs(model: nn.Module, pairs: list[Pair], device: torch.device, lo
     res["colour_shift"] = float(np.max(acc["colour_shift"])) if acc.get("colour_shift") else 0.0
     res["gain_db"] = res["psnr"] - res["input_psnr"]
     if flick_w:
-        res["flicker_input"], res["flicker_output"] = flick_in / flick_w, flick_out / flick_w
+        res.update({k: float(v) for k, v in zip(FLICKER_KEYS, flick / flick_w)})
     return res

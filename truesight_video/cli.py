@@ -451,7 +451,9 @@ def evaluate(data: str, weights: str | None, teacher: str | None, inputs: str, d
                    f"  input   PSNR {r['input_psnr']:.3f} dB  SSIM {r['input_ssim']:.4f}\n"
                    f"  unsharp PSNR {r['unsharp_psnr']:.3f} dB  SSIM {r['unsharp_ssim']:.4f}\n"
                    f"  gain {r['gain_db']:+.3f} dB, max colour shift {r['colour_shift']:.2f} levels"
-                   + (f", flicker {r['flicker_output']:.3f} vs input {r['flicker_input']:.3f}" if "flicker_output" in r else ""),
+                   + (f", flicker {r['flicker_output']:.3f} vs input {r['flicker_input']:.3f}"
+                      f" (sharp frames {r['flicker_sharp']:.3f}; off the sharp frames' change: output"
+                      f" {r['flicker_error_output']:.3f}, input {r['flicker_error_input']:.3f})" if "flicker_output" in r else ""),
                    err=as_json)
     if as_json:
         click.echo(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()}))
