@@ -46,7 +46,7 @@ class TrainConfig:
     crop: int = 256
     scale_min: float = 1.0  # crops shrunk by a random factor in [scale_min, 1] (1: off)
     # Gaussian noise on each input crop, sigma drawn in [0, input_noise] levels of 255, the target kept
-    # clean: a sharpener that amplifies sensor noise flickers on static footage
+    # clean: tried against flicker, which it raised instead (QUALITY.md ablation log), so off by default
     input_noise: float = 0.0
     lr: float = 1e-4
     lr_min: float | None = None
