@@ -155,14 +155,13 @@ def sample_batch(groups: list[list[Pair]], weights: list[float], batch_size: int
 _NOISE = 2**32 - 2  # the input-noise stream, apart from the crop streams [seed, step, rank]
 
 
-def add_input_noise(x: torch.Tensor, y: torch.Tensor, max_levels: float, seed: int, step: int,
-                    rank: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gaussian noise on each input of a batch (sigma uniform in [0, max_levels] of 255), rounded back
-    to 8-bit levels as real inputs are; the targets untouched. A pure function of (seed, step, rank)."""
+def add_input_noise(x: torch.Tensor, max_levels: float, seed: int, step: int, rank: int = 0) -> torch.Tensor:
+    """A noisy copy of a batch of inputs: Gaussian noise with sigma uniform in [0, max_levels] of 255 per
+    image, rounded back to 8-bit levels as real inputs are. A pure function of (seed, step, rank)."""
     g = torch.Generator().manual_seed(int(np.random.default_rng([seed, step, rank, _NOISE]).integers(2**62)))
     sigma = torch.rand(x.shape[0], 1, 1, 1, generator=g) * (max_levels / 255.0)
     noisy = x + sigma * torch.randn(x.shape, generator=g)
-    return noisy.mul_(255.0).round_().clamp_(0, 255).div_(255.0), y
+    return noisy.mul_(255.0).round_().clamp_(0, 255).div_(255.0)
 
 
 _ORDER = 2**32 - 1  # seeds the sampler's own streams apart from the per-rank crop streams [seed, step, rank]

@@ -113,7 +113,9 @@ def batches_for(groups: list[list[Pair]], cfg: TrainConfig, weights: list[float]
             x, y = sample_batch(groups, weights, cfg.batch_size, cfg.crop, cfg.seed, step, rank, cfg.scale_min)
         else:
             x, y = sharded_batch(groups, order, cfg.crop, cfg.seed, step, rank, cfg.scale_min)
-        return add_input_noise(x, y, cfg.input_noise, cfg.seed, step, rank) if cfg.input_noise else (x, y)
+        if cfg.input_noise:
+            x = add_input_noise(x, cfg.input_noise, cfg.seed, step, rank)
+        return x, y
     return batch_at
 
 
