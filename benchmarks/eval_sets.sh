@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every set of QUALITY.md's Results table for one set of weights, one JSON line per set:
 #   DATA=/path/to/sets bash benchmarks/eval_sets.sh WEIGHTS
-# DATA holds syntest, other2, other and val_gopro_like, made by the commands in QUALITY.md's
+# DATA holds syntest, other2, other, val_gopro_like and val_gopro_like_720, made by the commands in QUALITY.md's
 # "Validation sets" (syntest, other2 and other with synth as of commit f9701b5, as it says there);
 # the real pairs are ../shared/data/gopro-sample.
 set -eu
@@ -17,3 +17,4 @@ e syntest_blur --data "$DATA/syntest" --input blur
 e other2 --data "$DATA/other2" --input blur
 e nearly_sharp --data "$DATA/other" --input blur
 e gopro_like --data "$DATA/val_gopro_like" --input blur
+e gopro_like_720 --data "$DATA/val_gopro_like_720" --input blur
