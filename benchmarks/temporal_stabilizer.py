@@ -25,11 +25,13 @@ class Stab(nn.Module):
 
 torch.set_grad_enabled(False)
 G = "../shared/data/gopro-sample"
+# (beta, tau); beta 0 is the model alone. QUALITY.md reports the first three for each weights, all for the shipped.
+SETTINGS = ((0, 1), (0.5, 3), (0.7, 3), (0.7, 2), (0.7, 5), (0.85, 3), (0.85, 5))
 allp = one_input_per_frame(find_pairs([G], ("blur",)), ("blur",))
 last = holdout_last(allp, 12)[1]
 for w in sys.argv[1:]:
     m = load_model(w)
-    for beta, tau in ((0, 1), (0.5, 3), (0.7, 3)):
+    for beta, tau in SETTINGS:
         r42 = evaluate_pairs(Stab(m, beta, tau), allp, torch.device("cpu"), baseline=False)
         r12 = evaluate_pairs(Stab(m, beta, tau), last, torch.device("cpu"), baseline=False)
         print(w, beta, tau, json.dumps({"real12_gain": round(r12["psnr"] - r12["input_psnr"], 3),
