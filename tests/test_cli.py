@@ -98,6 +98,7 @@ def test_bad_inputs_fail_cleanly(tmp_path, case):
 
 @pytest.mark.parametrize("args,needle", [
     (["--strength", "2"], "strength"),
+    (["--temporal", "1"], "temporal"),
     (["--crf", "99"], "crf"),
     (["--batch-size", "0"], "batch-size"),
     (["--codec", "nosuchcodec"], "nosuchcodec"),

@@ -49,10 +49,13 @@ def _flicker(prev: tuple[np.ndarray, np.ndarray, np.ndarray], cur: tuple[np.ndar
 @torch.inference_mode()
 def evaluate_pairs(model: nn.Module, pairs: list[Pair], device: torch.device, loss_fn: Any = None,
                    baseline: bool = True, save_dir: str | os.PathLike | None = None,
-                   progress: bool = False, numerics: Numerics = FP32) -> dict[str, Any]:
+                   progress: bool = False, numerics: Numerics = FP32, temporal: float = 0.0) -> dict[str, Any]:
     """Mean metrics over pairs (one full frame at a time, so 720p fits in modest memory), the model
-    run in the given numerics."""
+    run in the given numerics; with temporal > 0 each sequence's frames go in order through the
+    product's temporal filter (truesight_video/temporal.py), as `sharpen` runs them."""
     from tqdm import tqdm
+
+    from ..temporal import CorrectionFilter
 
     was_training = model.training
     model.eval()
@@ -61,11 +64,14 @@ def evaluate_pairs(model: nn.Module, pairs: list[Pair], device: torch.device, lo
     acc: dict[str, list[float]] = {}
     prev: tuple[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
     flick, flick_w = np.zeros(len(FLICKER_KEYS)), 0
+    filt = CorrectionFilter(temporal)
     for p in tqdm(pairs, unit="frame", disable=not progress, desc="eval"):
         blurry, sharp = read_rgb(p.blurry), read_rgb(p.sharp)
         x = to_tensor(blurry)[None].to(device)
         y = to_tensor(sharp)[None].to(device)
-        out = run(net, x, numerics).float()
+        if prev is not None and prev[0] != p.sequence:
+            filt.reset()
+        out = filt(x, run(net, x, numerics).float())
         if loss_fn is not None:
             acc.setdefault("loss", []).append(float(loss_fn(out, y)))
         q_out, q_y, q_x = quantize(out), quantize(y), quantize(x)

@@ -16,7 +16,7 @@ from .checkpoint import load_model, model_label
 from .colour import info_spec
 from .engine import Sharpener, cpu_workers, default_batch_size, resolve_device
 from .media import Frame, VideoReader, VideoWriter, transcode, write_test_clip
-from .options import EncodeSettings
+from .options import DEFAULT_TEMPORAL, EncodeSettings
 from .pipeline import sharpen_video
 
 
@@ -136,13 +136,15 @@ def run_bench(clip: str | None, device: str = "auto", batch_size: int | None = N
             numerics = choose(model, dev, request, frame, engine_backend)
             if numerics.label in runs:
                 continue  # auto chose what another request already measured
+            # every engine runs the temporal filter, as sharpen does by default
             with Sharpener(model, dev, precision=request, workers=workers, frame_size=frame,
-                           backend=engine_backend) as engine:
+                           backend=engine_backend, temporal=DEFAULT_TEMPORAL) as engine:
                 n_m, t_m = model_only(src, engine, batch_size)
             stats = sharpen_video(src, tmpd / f"p{ext}", model=model, weights=weights, device=str(dev),
                                   precision=request, backend=engine_backend, batch_size=batch_size, preset=preset,
                                   crf=crf, progress=False, overwrite=True)
-            with Sharpener(model, dev, precision=request, frame_size=frame, backend=engine_backend) as one:
+            with Sharpener(model, dev, precision=request, frame_size=frame, backend=engine_backend,
+                           temporal=DEFAULT_TEMPORAL) as one:
                 n_n, t_n = _timed(lambda: naive(src, tmpd / f"n{ext}", one, settings))
             model_fps, naive_fps = n_m / t_m, n_n / t_n
             ideal = 1.0 / (1.0 / model_fps + 1.0 / transcode_fps)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .options import BACKENDS, PRECISIONS, numerics_label
+from .options import BACKENDS, DEFAULT_TEMPORAL, PRECISIONS, numerics_label
 from .errors import ParameterError, TruesightError, first_line
 
 PLACEHOLDER_NOTE = ("Default: the shipped 'multiscale-student'; 'studentcnn-v3' is the six-conv student. "
@@ -80,8 +80,18 @@ def precision_option(fn: Callable[..., Any]) -> Callable[..., Any]:
                         show_default=True, help=PRECISION_HELP)(fn)
 
 
+def temporal_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--temporal, shared by the commands that run a model over frames in order (and eval)."""
+    return click.option("--temporal", type=click.FloatRange(0.0, 1.0, max_open=True), default=DEFAULT_TEMPORAL,
+                        show_default=True,
+                        help="Blend each frame's sharpening with the previous frame's where the picture holds "
+                             "still, so still scenes do not flicker (0 = off: each frame alone).")(fn)
+
+
 def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--weights, --device, --precision, --strength: the model choice shared by sharpen, preview and webcam."""
+    """--weights, --device, --precision, --strength, --temporal: the model choice shared by sharpen, preview
+    and webcam."""
+    fn = temporal_option(fn)
     fn = click.option("--strength", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True,
                       help="Blend of model output with the input (1 = full model).")(fn)
     fn = precision_option(fn)
@@ -116,7 +126,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                    "storage every node shares. Give it after the inputs, or as --ray=auto.")
 @friendly
 def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weights: str | None, device: str,
-            precision: str, backend: str, strength: float, batch_size: int | None, codec: str | None, crf: int | None,
+            precision: str, backend: str, strength: float, temporal: float, batch_size: int | None, codec: str | None, crf: int | None,
             preset: str | None, pix_fmt: str | None, start: float, duration: float | None, side_by_side: bool,
             tile: int | None, quiet: bool, as_json: bool, ray_address: str | None) -> None:
     """Sharpen clips, folders of clips, or still images."""
@@ -129,7 +139,7 @@ def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weight
     cluster = ClusterOptions(address=ray_address, worker_logs=not quiet) if ray_address is not None else None
     options = SharpenOptions(
         engine=EngineOptions(weights=weights, device=device, precision=precision, backend=backend,
-                             strength=strength, tile=tile, batch_size=batch_size),
+                             strength=strength, temporal=temporal, tile=tile, batch_size=batch_size),
         encode=EncodeSettings(codec=codec, crf=crf, preset=preset, pix_fmt=pix_fmt),
         start=start, duration=duration, side_by_side=side_by_side, overwrite=overwrite,
         progress=not quiet and not as_json)
@@ -412,11 +422,12 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
 @click.option("--last", "last", type=click.IntRange(min=1), default=None,
               help="Score only the last N frames of each sequence (e.g. frames held out by train --val-last).")
 @click.option("--save", type=click.Path(), default=None, help="Write input | output | ground truth images here.")
+@temporal_option
 @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object.")
 @click.option("-q", "--quiet", is_flag=True)
 @friendly
 def evaluate(data: str, weights: str | None, teacher: str | None, inputs: str, device: str, precision: str,
-             backend: str, limit: int | None, last: int | None, save: str | None, as_json: bool, quiet: bool) -> None:
+             backend: str, temporal: float, limit: int | None, last: int | None, save: str | None, as_json: bool, quiet: bool) -> None:
     """Score a model (or the teacher) on blurry/sharp pairs against the input and an unsharp mask."""
     from .checkpoint import load_model, model_label
     from .engine import resolve_device
@@ -437,16 +448,17 @@ def evaluate(data: str, weights: str | None, teacher: str | None, inputs: str, d
     if teacher is not None:
         from .training.teacher import load_teacher
         model, label = load_teacher(teacher, dev), "dmphn-teacher"
+        temporal = 0.0  # the teacher is scored as published: the filter is our product's
     else:
         model, label = load_model(weights, dev), model_label(weights)
     first = read_rgb(pairs[0].blurry) if pairs else None
     numerics = choose(model, dev, precision, (first.shape[1], first.shape[0]) if first is not None else (640, 360),
                       backend)
-    r = evaluate_pairs(model, pairs, dev, save_dir=save, progress=not quiet, numerics=numerics)
+    r = evaluate_pairs(model, pairs, dev, save_dir=save, progress=not quiet, numerics=numerics, temporal=temporal)
     r = {"model": label, "input": inputs, "precision": numerics.precision, "memory_format": numerics.memory_format,
-         "backend": numerics.backend, **r}
+         "backend": numerics.backend, "temporal": temporal, **r}
     if not quiet:
-        click.echo(f"{r['n']} pairs ({inputs}), model {r['model']} ({numerics.label}):\n"
+        click.echo(f"{r['n']} pairs ({inputs}), model {r['model']} ({numerics.label}, temporal {temporal:g}):\n"
                    f"  output  PSNR {r['psnr']:.3f} dB  SSIM {r['ssim']:.4f}\n"
                    f"  input   PSNR {r['input_psnr']:.3f} dB  SSIM {r['input_ssim']:.4f}\n"
                    f"  unsharp PSNR {r['unsharp_psnr']:.3f} dB  SSIM {r['unsharp_ssim']:.4f}\n"
@@ -505,7 +517,7 @@ def profile(width: tuple[int, ...], seconds: float, as_json: bool) -> None:
 
 
 def _engine_factory(weights: str | None, device: str, precision: str, backend: str,
-                    strength: float) -> tuple[Any, str, Any]:
+                    strength: float, temporal: float) -> tuple[Any, str, Any]:
     """(make_engine(frame size), model label, device) for the preview and the webcam."""
     from .checkpoint import load_model, model_label
     from .engine import Sharpener, resolve_device
@@ -514,7 +526,8 @@ def _engine_factory(weights: str | None, device: str, precision: str, backend: s
     model = load_model(weights, dev)
 
     def make(size: tuple[int, int]) -> Any:
-        return Sharpener(model, dev, precision=precision, strength=strength, frame_size=size, backend=backend)
+        return Sharpener(model, dev, precision=precision, strength=strength, frame_size=size, backend=backend,
+                         temporal=temporal)
 
     return make, model_label(weights), dev
 
@@ -527,7 +540,8 @@ def _engine_factory(weights: str | None, device: str, precision: str, backend: s
 @click.option("--save-png", type=click.Path(), default=None, help="Also write each original | sharpened frame here.")
 @click.option("--no-window", is_flag=True, help="Headless: only --save-png output.")
 @friendly
-def preview(clip: str, weights: str | None, device: str, precision: str, backend: str, strength: float, start: float,
+def preview(clip: str, weights: str | None, device: str, precision: str, backend: str, strength: float,
+            temporal: float, start: float,
             frames: int | None, save_png: str | None, no_window: bool) -> None:
     """Play a clip with original and sharpened side by side (space pause, arrows step, s split,
     +/- strength from --strength, q quit; drag the split line with the mouse)."""
@@ -537,7 +551,7 @@ def preview(clip: str, weights: str | None, device: str, precision: str, backend
         raise TruesightError("--no-window needs --save-png DIR (nothing would be shown or saved)")
     if not no_window:
         require_display()
-    make, label, _ = _engine_factory(weights, device, precision, backend, 1.0)  # the viewer blends by its strength
+    make, label, _ = _engine_factory(weights, device, precision, backend, 1.0, temporal)  # the viewer blends by its strength
     n = preview_clip(clip, make, label, start=start, frames=frames, save_png=save_png, window=not no_window,
                      strength=strength)
     click.echo(f"previewed {n} frames", err=True)
@@ -554,7 +568,7 @@ def preview(clip: str, weights: str | None, device: str, precision: str, backend
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line: frames, seconds, fps, processing size.")
 @friendly
 def webcam(source: str, weights: str | None, device: str, precision: str, backend: str, strength: float,
-           record: str | None,
+           temporal: float, record: str | None,
            no_window: bool, max_side: int | None, frames: int | None, as_json: bool) -> None:
     """Live before|after preview from a camera (or a file/stream via --source)."""
     from .preview import require_display, run_webcam
@@ -564,7 +578,7 @@ def webcam(source: str, weights: str | None, device: str, precision: str, backen
         check_output(Path(source), Path(record), overwrite=True)
     if not no_window:
         require_display()
-    make, label, dev = _engine_factory(weights, device, precision, backend, strength)
+    make, label, dev = _engine_factory(weights, device, precision, backend, strength, temporal)
     side = max_side if max_side is not None else (None if dev.type == "cuda" else 640)
     st = run_webcam(source, make, label, record=record, window=not no_window, max_side=side, max_frames=frames)
     msg = {"frames": st.frames, "seconds": round(st.seconds, 2), "fps": round(st.fps, 2),

@@ -19,6 +19,7 @@ from .colour import ColourSpec, OutputPlanes, rgb_to_yuv, yuv_to_rgb
 from .errors import ParameterError
 from .model import run_tiled, tile_overlap
 from .numerics import choose, prepare, run
+from .temporal import CorrectionFilter, InOrder
 
 Planes = tuple[np.ndarray, ...]
 
@@ -94,13 +95,18 @@ class Sharpener:
 
     With workers > 1 (CPU only) submit() hands each batch to one of that many threads, each running
     torch on its share of the cores; keep `depth` batches in flight to use them all, and close() the
-    engine (or use it in a `with`) to stop the threads and give torch its thread count back."""
+    engine (or use it in a `with`) to stop the threads and give torch its thread count back.
+
+    With temporal > 0 the frames of submit() (and of sharpen_next()) are one clip in display order,
+    and each frame's correction is blended with the previous frame's where the input held still
+    (truesight_video/temporal.py); sharpen_rgb() always treats its frames alone."""
 
     def __init__(self, model: nn.Module, device: torch.device, *, precision: str = "auto",
                  strength: float = 1.0, tile: int | None = None, workers: int = 1,
-                 frame_size: tuple[int, int] = (640, 360), backend: str = "auto") -> None:
+                 frame_size: tuple[int, int] = (640, 360), backend: str = "auto", temporal: float = 0.0) -> None:
         if not 0.0 <= strength <= 1.0:
             raise ParameterError("strength", f"must be in 0..1, got {strength}")
+        self._order = InOrder(CorrectionFilter(temporal)) if temporal else None
         if workers < 1 or (workers > 1 and device.type == "cuda"):
             raise ParameterError("workers", f"must be 1 on CUDA and >= 1 on a CPU, got {workers}")
         self.device = device
@@ -157,6 +163,14 @@ class Sharpener:
             y = x + self.strength * (y - x)
         return y
 
+    def sharpen_next(self, x: torch.Tensor) -> torch.Tensor:
+        """Sharpen the next frames of a stream (float RGB (B,3,H,W) in [0,1]), in order, with the
+        temporal filter when the engine has one; the caller runs one call at a time."""
+        y = self.sharpen_rgb(x)
+        if self._order is None:
+            return y
+        return self._order.apply(self._order.ticket(), x.to(y.device), y)
+
     def _host_buffers(self, batch: Sequence[Planes], out_shapes: Sequence[tuple[int, ...]],
                       out_dtype: torch.dtype) -> dict[str, object]:
         slot = self._slots.get(self._k % 2)
@@ -180,9 +194,10 @@ class Sharpener:
         """Start sharpening a batch of frames; .result() gives their planes, in `out`'s bit depth and
         chroma layout (default: the input's). With side_by_side the output is original | sharpened,
         twice as wide; with fields (interlaced video) each field is sharpened as a picture of its own."""
+        ticket = self._order.ticket() if self._order is not None else None
         if self._pool is not None:
-            return _Running(self._pool.submit(self._submit, batch, spec, side_by_side, out, fields))
-        return self._submit(batch, spec, side_by_side, out, fields)
+            return _Running(self._pool.submit(self._submit, batch, spec, side_by_side, out, fields, ticket))
+        return self._submit(batch, spec, side_by_side, out, fields, ticket)
 
     def _sharpen_fields(self, rgb: torch.Tensor) -> torch.Tensor:
         """The two fields of interlaced frames sharpened apart: they were exposed at different times,
@@ -194,7 +209,15 @@ class Sharpener:
 
     @torch.inference_mode()
     def _submit(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: bool,
-                out: OutputPlanes | None, fields: bool = False) -> _Pending:
+                out: OutputPlanes | None, fields: bool = False, ticket: int | None = None) -> _Pending:
+        try:
+            return self._convert(batch, spec, side_by_side, out, fields, ticket)
+        finally:
+            if ticket is not None and self._order.pending(ticket):
+                self._order.apply(ticket, None, None)  # it failed before its turn: pass the turn on
+
+    def _convert(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: bool,
+                 out: OutputPlanes | None, fields: bool, ticket: int | None) -> _Pending:
         h, w = batch[0][0].shape
         hc, wc = batch[0][1].shape
         ow = 2 * w if side_by_side else w
@@ -220,6 +243,8 @@ class Sharpener:
         y, u, v = (p.to(torch.int32) for p in planes)
         rgb = yuv_to_rgb(y, u, v, spec)
         sharp = self._sharpen_fields(rgb) if fields else self.sharpen_rgb(rgb)
+        if ticket is not None:
+            sharp = self._order.apply(ticket, rgb, sharp)
         if side_by_side:
             sharp = torch.cat((rgb.to(sharp.dtype), sharp), dim=-1)
         oy, ou, ov = rgb_to_yuv(sharp, out_spec, (ohc, owc))

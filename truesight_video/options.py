@@ -10,6 +10,9 @@ from .errors import ParameterError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 BACKENDS = ("auto", "torch", "onnxruntime", "compile")
+# the temporal filter's blend where the picture holds still (truesight_video/temporal.py); measured in
+# benchmarks/QUALITY.md ("Flicker is cheaper to fix after the model")
+DEFAULT_TEMPORAL = 0.7
 
 
 def numerics_label(precision: str, memory_format: str, backend: str) -> str:
@@ -48,8 +51,11 @@ class EngineOptions:
     tile: int | None = None
     batch_size: int | None = None
     workers: int | None = None
+    temporal: float = DEFAULT_TEMPORAL
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.temporal < 1.0:
+            raise ParameterError("temporal", f"must be in 0..1 (1 excluded), got {self.temporal}")
         if self.precision not in PRECISIONS:
             raise ParameterError("precision", f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.backend not in BACKENDS:

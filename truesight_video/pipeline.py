@@ -125,7 +125,8 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, options: Sharp
         workers = cpu_workers(dev, info.width, info.height) if eng.workers is None else eng.workers
         with VideoWriter(tmp, reader.layout, opts.encode, width=out_width, format_name=_format_for(dst.suffix)) as writer, \
                 Sharpener(net, dev, precision=eng.precision, strength=eng.strength, tile=tile, workers=workers,
-                          frame_size=(info.width, info.height), backend=eng.backend) as engine:
+                          frame_size=(info.width, info.height), backend=eng.backend,
+                          temporal=eng.temporal) as engine:
             frames = _run(reader, engine, writer, batch_size, opts.side_by_side, opts.progress,
                           _expected_frames(info, opts.start, opts.duration), on_frames)
     seconds = time.perf_counter() - t0

@@ -39,14 +39,15 @@ def processing_size(width: int, height: int, max_side: int | None) -> tuple[int,
 
 
 def sharpen_rgb_frame(engine: Sharpener, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
-    """Sharpen one HxWx3 uint8 frame at full strength (optionally at a smaller processing size)."""
+    """Sharpen the next HxWx3 uint8 frame of a stream at full strength (optionally at a smaller
+    processing size), with the engine's temporal filter."""
     import cv2
 
     src = rgb
     if size and size != (rgb.shape[1], rgb.shape[0]):
         src = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     x = torch.from_numpy(src).permute(2, 0, 1)[None].float().div_(255.0)
-    y = engine.sharpen_rgb(x)[0].float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).contiguous().cpu().numpy()
+    y = engine.sharpen_next(x)[0].float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).contiguous().cpu().numpy()
     if y.shape[:2] != rgb.shape[:2]:
         # upscale only the model's correction, so full-resolution detail of the input survives
         delta = y.astype(np.float32) - src.astype(np.float32)
