@@ -174,3 +174,30 @@ def test_sharpen_video_filters_by_default_and_temporal_zero_turns_it_off(tmp_pat
         outs[t] = [planes for _, planes in video_frames(dst)]
     assert np.array_equal(outs[None][0][0], outs[0.0][0][0])  # the first frame has nothing to blend with
     assert _flicker(outs[None]) < 0.8 * _flicker(outs[0.0])
+
+
+def test_eval_filters_each_sequence_in_order_from_a_fresh_start(tmp_path):
+    import cv2
+
+    from truesight_video.training.data import find_pairs
+    from truesight_video.training.evaluate import evaluate_pairs
+
+    for seq in ("SEQA_00_00", "SEQB_00_00"):
+        for kind in ("blur", "sharp"):
+            (tmp_path / seq / kind).mkdir(parents=True)
+        for k, (y, _, _) in enumerate(_frames(4)):
+            img = np.repeat(y[..., None], 3, -1)
+            for kind in ("blur", "sharp"):
+                cv2.imwrite(str(tmp_path / seq / kind / f"{k:06d}.png"), img)
+    pairs = find_pairs([tmp_path], ("blur",))
+    saved, flicker = {}, {}
+    for t in (0.0, 0.7):
+        d = tmp_path / f"saved{t}"
+        r = evaluate_pairs(Jittery(), pairs, CPU, baseline=False, save_dir=d, temporal=t)
+        saved[t] = {p.name: cv2.imread(str(p)) for p in sorted(d.glob("*.png"))}
+        assert r["n"] == 8
+        flicker[t] = r["flicker_output"]
+    assert flicker[0.7] < 0.8 * flicker[0.0]
+    for name, img in saved[0.0].items():
+        same = np.array_equal(img, saved[0.7][name])
+        assert same == name.endswith("000000.png"), name  # each sequence starts afresh
