@@ -66,13 +66,14 @@ class CorrectionFilter:
         for xi, yi in zip(x.float().split(1), y.float().split(1)):
             c = yi - xi
             if self._x is not None and self._x.shape == xi.shape and self._x.device == xi.device:
-                d = _local_max((xi - self._x).abs().amax(1, keepdim=True), self.window) * 255
-                w = self.strength * torch.exp(-(d / self.tau) ** 2)
+                d = _local_max((xi - self._x).abs_().amax(1, keepdim=True), self.window)
+                w = d.mul_(255 / self.tau).square_().neg_().exp_().mul_(self.strength)
                 step = self._c - c
                 if self.limit is not None:
-                    step = step.clamp(-self.limit / 255, self.limit / 255)
-                c = c + w * step
-            self._x, self._c = xi, c
+                    step.clamp_(-self.limit / 255, self.limit / 255)
+                c.addcmul_(w, step)
+            # x.float() is x itself for float input: keep a copy, the caller may reuse its buffer
+            self._x, self._c = (xi.clone() if x.dtype == torch.float32 else xi), c
             outs.append((xi + c).clamp(0, 1))
         return torch.cat(outs).to(y.dtype)
 
