@@ -26,7 +26,7 @@ class Replay(nn.Module):
 
 
 # (strength, tau, gate window, limit in levels): window 1 and no limit is the filter measured first;
-# windows 5 and 9 without a limit cut flicker only 0.797 -> 0.770 / 0.783 on the shipped weights
+# windows 5 and 9 without a limit cut flicker only 0.797 -> 0.770 / 0.783 on the 2026-11-29 weights
 SETTINGS = ((0, 3, 1, None), (0.5, 3, 1, None), (0.5, 3, 1, 2), (0.5, 3, 1, 4), (0.5, 3, 3, 4), (0.7, 3, 1, 4),
             (0.85, 5, 1, 4))
 
