@@ -16,6 +16,7 @@ from media_factory import make_clip, video_frames
 from truesight_video.checkpoint import save_checkpoint
 from truesight_video.cli import main
 from truesight_video.model import StudentCNN_v3, StudentConfig
+from truesight_video.options import DEFAULT_TEMPORAL
 
 
 def run(*args: str):
@@ -46,6 +47,7 @@ def test_sharpen_default_output_and_json(clip, tmp_path):
     info = json.loads(r.stdout.strip().splitlines()[-1])
     assert info["frames"] == 6 and Path(info["output"]) == tmp_path / "clip.sharp.mp4"
     assert info["fps"] > 0 and info["seconds"] > 0
+    assert info["temporal"] == DEFAULT_TEMPORAL  # the filter runs unless turned off
     # second run without -y refuses, with -y succeeds
     again = run("sharpen", clip, "-q")
     assert again.exit_code == 1 and "output exists" in again.stderr

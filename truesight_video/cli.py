@@ -210,7 +210,8 @@ def _report(stats: Any, as_json: bool, quiet: bool) -> None:
         click.echo(json.dumps({"frames": stats.frames, "seconds": round(stats.seconds, 3),
                                "fps": round(stats.fps, 2), "output": stats.output, "device": stats.device,
                                "model": stats.model, "precision": stats.precision,
-                               "memory_format": stats.memory_format, "backend": stats.backend}))
+                               "memory_format": stats.memory_format, "backend": stats.backend,
+                               "temporal": stats.temporal}))
     elif not quiet:
         click.echo(f"{stats.output}: {stats.frames} frames in {stats.seconds:.1f}s ({stats.fps:.1f} fps, "
                    f"{stats.device} {numerics_label(stats.precision, stats.memory_format, stats.backend)}, "

@@ -59,6 +59,7 @@ class Stats:
     precision: str = "fp32"
     memory_format: str = "contiguous"
     backend: str = "torch"
+    temporal: float = 0.0
 
 
 class _Stop(Exception):
@@ -133,7 +134,7 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, options: Sharp
     return Stats(frames=frames, seconds=seconds, fps=frames / seconds if seconds else 0.0, output=str(dst),
                  width=out_width, height=info.height, device=str(dev), model=model_label(eng.weights),
                  precision=engine.numerics.precision, memory_format=engine.numerics.memory_format,
-                 backend=engine.numerics.backend)
+                 backend=engine.numerics.backend, temporal=eng.temporal)
 
 
 def _expected_frames(info: Any, start: float, duration: float | None) -> int | None:
