@@ -2,6 +2,9 @@
 engine applies it in display order however many batches run at once."""
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -82,6 +85,15 @@ class Jittery(nn.Module):
         return (x + 0.03 * torch.sin(x * 4000)).clamp(0, 1)
 
 
+class SlowJittery(Jittery):
+    """Jittery, and slow on some frames, so batches on worker threads finish out of order."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if int(x.sum().item() * 255) % 2:
+            time.sleep(0.03)
+        return super().forward(x)
+
+
 def _frames(n: int = 9, h: int = 16, w: int = 24) -> list[tuple[np.ndarray, ...]]:
     rng = np.random.default_rng(0)
     base = rng.integers(60, 180, (h, w))
@@ -93,7 +105,7 @@ def _frames(n: int = 9, h: int = 16, w: int = 24) -> list[tuple[np.ndarray, ...]
 
 
 def _sharpen(frames, spec, temporal, batch, workers):
-    with Sharpener(Jittery(), CPU, precision="fp32", temporal=temporal, workers=workers) as eng:
+    with Sharpener(SlowJittery(), CPU, precision="fp32", temporal=temporal, workers=workers) as eng:
         pending = [eng.submit(frames[i:i + batch], spec) for i in range(0, len(frames), batch)]
         return [p for job in pending for p in job.result()]
 
@@ -131,6 +143,19 @@ def test_a_failed_batch_passes_its_turn_on():
             except RuntimeError:
                 results.append(None)
     assert results[1] is None and all(r is not None for r in results[:1] + results[2:])
+
+
+def test_a_closed_engine_serves_its_abandoned_turns():
+    frames, spec = _frames(6), ColourSpec(bits=8)
+    eng = Sharpener(SlowJittery(), CPU, precision="fp32", temporal=0.5, workers=2)
+    for f in frames:
+        eng.submit([f], spec)  # never collected: close() cancels what has not started
+    eng.close()
+    got = []  # after close, submit runs on the calling thread: it must not wait for the lost turns
+    t = threading.Thread(target=lambda: got.extend(eng.submit([frames[0]], spec).result()), daemon=True)
+    t.start()
+    t.join(30)
+    assert not t.is_alive() and got[0][0].shape == frames[0][0].shape
 
 
 def test_sharpen_next_matches_the_filter_run_by_hand():

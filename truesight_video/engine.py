@@ -142,6 +142,8 @@ class Sharpener:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
             torch.set_num_threads(self._threads)
+        if self._order is not None:
+            self._order.abandon()  # cancelled batches hold tickets no one will serve
 
     def __enter__(self) -> "Sharpener":
         return self
@@ -169,7 +171,8 @@ class Sharpener:
         y = self.sharpen_rgb(x)
         if self._order is None:
             return y
-        return self._order.apply(self._order.ticket(), x.to(y.device), y)
+        x = x.to(y.device)  # before the ticket: a ticket taken must be served
+        return self._order.apply(self._order.ticket(), x, y)
 
     def _host_buffers(self, batch: Sequence[Planes], out_shapes: Sequence[tuple[int, ...]],
                       out_dtype: torch.dtype) -> dict[str, object]:
@@ -196,7 +199,12 @@ class Sharpener:
         twice as wide; with fields (interlaced video) each field is sharpened as a picture of its own."""
         ticket = self._order.ticket() if self._order is not None else None
         if self._pool is not None:
-            return _Running(self._pool.submit(self._submit, batch, spec, side_by_side, out, fields, ticket))
+            try:
+                return _Running(self._pool.submit(self._submit, batch, spec, side_by_side, out, fields, ticket))
+            except BaseException:
+                if ticket is not None:
+                    self._order.apply(ticket, None, None)  # never queued: pass its turn on
+                raise
         return self._submit(batch, spec, side_by_side, out, fields, ticket)
 
     def _sharpen_fields(self, rgb: torch.Tensor) -> torch.Tensor:

@@ -93,6 +93,13 @@ class InOrder:
         t, self._next = self._next, self._next + 1
         return t
 
+    def abandon(self) -> None:
+        """Serve every ticket handed out (their batches were cancelled) and restart the filter."""
+        with self._turn:
+            self._serving = self._next
+            self.filter.reset()
+            self._turn.notify_all()
+
     def pending(self, ticket: int) -> bool:
         """Whether this ticket's turn has not passed yet."""
         with self._turn:
@@ -109,7 +116,11 @@ class InOrder:
                 if y is None:
                     self.filter.reset()
                     return None
-                return self.filter(x, y)
+                try:
+                    return self.filter(x, y)
+                except BaseException:
+                    self.filter.reset()  # the next batch must not blend with a frame from before this one
+                    raise
             finally:
                 self._serving += 1
                 self._turn.notify_all()
