@@ -12,6 +12,7 @@ import torch.nn as nn
 
 from ..model import UnsharpMask
 from ..numerics import FP32, Numerics, prepare, run
+from ..temporal import CorrectionFilter
 from .data import Pair, read_rgb, to_tensor
 from .metrics import psnr, quantize, ssim
 
@@ -54,8 +55,6 @@ def evaluate_pairs(model: nn.Module, pairs: list[Pair], device: torch.device, lo
     run in the given numerics; with temporal > 0 each sequence's frames go in order through the
     product's temporal filter (truesight_video/temporal.py), as `sharpen` runs them."""
     from tqdm import tqdm
-
-    from ..temporal import CorrectionFilter
 
     was_training = model.training
     model.eval()

@@ -14,7 +14,8 @@ from .errors import ParameterError
 # tau in levels of 255: where a pixel changed by tau the blend keeps 1/e of its weight
 TAU_LEVELS = 3.0
 # the gate looks at one pixel's change: a wider one (the largest change over 5x5 or 9x9) keeps the
-# blend off wherever anything moved near, and cut flicker on a real pan only 0.797 -> 0.770 / 0.783 (2026-11-29 weights)
+# blend off wherever anything moved near, and cut flicker on a real pan only 0.797 -> 0.770 / 0.783
+# (2026-11-29 weights)
 GATE_WINDOW = 1
 # the most the blend pulls a correction towards the previous one, in levels of 255: flicker from noise
 # is a few levels, while a correction that changes by more at a still pixel has a reason to (something
