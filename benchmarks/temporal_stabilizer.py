@@ -36,12 +36,12 @@ def main():
     G = "../shared/data/gopro-sample"
     allp = one_input_per_frame(find_pairs([G], ("blur",)), ("blur",))
     n_last = 12
+    last = holdout_last(allp, n_last)[1]
     for w in sys.argv[1:]:
         m = load_model(w).eval()
         outs = [m(to_tensor(read_rgb(p.blurry))[None]) for p in allp]
         for setting in SETTINGS:
             r42 = evaluate_pairs(Replay(outs, CorrectionFilter(*setting)), allp, torch.device("cpu"), baseline=False)
-            last = holdout_last(allp, n_last)[1]
             r12 = evaluate_pairs(Replay(outs[-n_last:], CorrectionFilter(*setting)), last, torch.device("cpu"),
                                  baseline=False)
             print(w, *setting, json.dumps({"real12_gain": round(r12["gain_db"], 3), "all42_gain": round(r42["gain_db"], 3),
