@@ -5,6 +5,7 @@ hold train/ and test/, sequences directly, or be one sequence itself."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,13 @@ import torch
 from ..errors import TruesightError
 from ..stills import IMAGE_EXTS, read_rgb
 
+_NUMBERS = re.compile(r"(\d+)")
+
+
+def frame_key(name: str) -> tuple[str | int, ...]:
+    """Natural sort key for frame names: 2.png before 10.png, so unpadded frame numbers stay in time order."""
+    # re.split with a group alternates text, number, text...: equal positions compare like with like
+    return tuple(int(t) if i % 2 else t for i, t in enumerate(_NUMBERS.split(name)))
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,7 @@ def find_sequences(root: str | os.PathLike, split: str | None = None) -> list[Pa
         root = root / split
     if _is_sequence(root):
         return [root]
-    seqs = sorted(p for p in root.iterdir() if p.is_dir() and _is_sequence(p))
+    seqs = sorted((p for p in root.iterdir() if p.is_dir() and _is_sequence(p)), key=lambda p: frame_key(p.name))
     if not seqs:  # ROOT with train/ and test/ but no split asked for: take both
         seqs = sorted(q for sub in ("train", "test") if (root / sub).is_dir()
                       for q in (root / sub).iterdir() if q.is_dir() and _is_sequence(q))
@@ -58,7 +66,7 @@ def sequence_pairs(seq: Path, inputs: tuple[str, ...]) -> list[Pair]:
         if not (seq / name).is_dir():
             continue
         blurry = _images(seq / name)
-        pairs += [Pair(blurry[s], sharp[s], seq.name) for s in sorted(blurry) if s in sharp]
+        pairs += [Pair(blurry[s], sharp[s], seq.name) for s in sorted(blurry, key=frame_key) if s in sharp]
     return pairs
 
 
@@ -87,7 +95,7 @@ def holdout_last(pairs: list[Pair], n: int) -> tuple[list[Pair], list[Pair]]:
         by_seq.setdefault(p.sequence, [])
         if p.sharp.stem not in by_seq[p.sequence]:
             by_seq[p.sequence].append(p.sharp.stem)
-    held = {(s, st) for s, stems in by_seq.items() for st in sorted(stems)[-n:]}
+    held = {(s, st) for s, stems in by_seq.items() for st in sorted(stems, key=frame_key)[-n:]}
     for p in pairs:
         (val if (p.sequence, p.sharp.stem) in held else train).append(p)
     return train, val

@@ -11,13 +11,15 @@ import torch
 
 from ..errors import ParameterError, TruesightError
 from ..stills import IMAGE_EXTS, is_image, read_rgb, to_tensor, to_uint8
+from .data import frame_key
 from .synth import write_pair
 
 
 def real_frames(source: Path, every: int, limit: int | None) -> Iterator[tuple[str, np.ndarray]]:
     """(name, RGB frame) of an image, a folder of images, or every `every`-th frame of a video."""
     if source.is_dir():
-        files = sorted(p for p in source.rglob("*") if p.suffix.lower() in IMAGE_EXTS)
+        files = sorted((p for p in source.rglob("*") if p.suffix.lower() in IMAGE_EXTS),
+                       key=lambda p: (str(p.parent), frame_key(p.stem)))
         for p in files[::every][:limit]:
             yield f"{p.parent.name}_{p.stem}", read_rgb(p)
         return

@@ -13,7 +13,7 @@ import torch.nn as nn
 from ..model import UnsharpMask
 from ..numerics import FP32, Numerics, prepare, run
 from ..temporal import CorrectionFilter
-from .data import Pair, read_rgb, to_tensor
+from .data import Pair, frame_key, read_rgb, to_tensor
 from .metrics import psnr, quantize, ssim
 
 
@@ -25,7 +25,7 @@ def one_input_per_frame(pairs: list[Pair], inputs: tuple[str, ...]) -> list[Pair
         key = (p.sequence, p.sharp.stem)
         if key not in best or rank.get(p.blurry.parent.name, 99) < rank.get(best[key].blurry.parent.name, 99):
             best[key] = p
-    return [best[k] for k in sorted(best)]
+    return [best[k] for k in sorted(best, key=lambda k: (k[0], frame_key(k[1])))]
 
 
 FLICKER_KEYS = ("flicker_input", "flicker_output", "flicker_sharp", "flicker_error_input", "flicker_error_output")
