@@ -226,3 +226,14 @@ def test_eval_filters_each_sequence_in_order_from_a_fresh_start(tmp_path):
     for name, img in saved[0.0].items():
         same = np.array_equal(img, saved[0.7][name])
         assert same == name.endswith("000000.png"), name  # each sequence starts afresh
+
+
+def test_eval_refuses_a_temporal_filter_on_the_teacher(tmp_path):
+    # It used to be dropped silently: the teacher is scored as published, so an explicit --temporal is an error
+    from click.testing import CliRunner
+
+    from truesight_video.cli import main
+
+    r = CliRunner().invoke(main, ["eval", "--data", str(tmp_path), "--teacher", str(tmp_path), "--temporal", "0.5"])
+    assert r.exit_code == 1
+    assert "--temporal" in r.output and "teacher" in r.output and "Traceback" not in r.output

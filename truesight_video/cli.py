@@ -440,6 +440,9 @@ def evaluate(data: str, weights: str | None, teacher: str | None, inputs: str, d
     _setup_logging(quiet)
     if teacher is not None and weights is not None:
         raise TruesightError("--teacher and --weights each name the model to score: give one")
+    if (teacher is not None and temporal > 0
+            and click.get_current_context().get_parameter_source("temporal") is not click.core.ParameterSource.DEFAULT):
+        raise TruesightError("--temporal filters a student's output: the teacher is scored as published, without it")
     dev = resolve_device(device)
     names = tuple(inputs.split(","))
     pairs = one_input_per_frame(find_pairs([data], names, split="test"), names)
