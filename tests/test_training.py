@@ -110,7 +110,6 @@ def test_layout_variants_and_any_extension(tmp_path):
         find_pairs([seq], ("blur_gamma",))
 
 
-
 def test_unpadded_frame_numbers_keep_time_order(tmp_path):
     # Text order put 10.png before 2.png: the held-out "last" frames and the order frames met the
     # temporal filter and the flicker measure in eval were wrong for sequences without zero padding
@@ -128,6 +127,7 @@ def test_unpadded_frame_numbers_keep_time_order(tmp_path):
     assert [p.sharp.stem for p in one_input_per_frame(pairs, ("blur",))] == [str(i) for i in range(1, 13)]
     train, val = holdout_last(pairs, 2)
     assert [p.sharp.stem for p in val] == ["11", "12"] and len(train) == 10
+
 
 def test_loss_terms_match_hand_computed_values():
     x = torch.zeros(1, 1, 8, 8)

@@ -53,8 +53,9 @@ def find_sequences(root: str | os.PathLike, split: str | None = None) -> list[Pa
         return [root]
     seqs = sorted((p for p in root.iterdir() if p.is_dir() and _is_sequence(p)), key=lambda p: frame_key(p.name))
     if not seqs:  # ROOT with train/ and test/ but no split asked for: take both
-        seqs = sorted(q for sub in ("train", "test") if (root / sub).is_dir()
-                      for q in (root / sub).iterdir() if q.is_dir() and _is_sequence(q))
+        seqs = sorted((q for sub in ("train", "test") if (root / sub).is_dir()
+                       for q in (root / sub).iterdir() if q.is_dir() and _is_sequence(q)),
+                      key=lambda q: (q.parent.name, frame_key(q.name)))
     return seqs
 
 
