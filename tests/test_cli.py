@@ -257,7 +257,9 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path):
     save_checkpoint(slow, StudentCNN_v3(StudentConfig(width=96, unshuffle=1)))
     before = listing(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "truesight_video.cli", "sharpen", str(src), "--weights", str(slow),
-                             "-q", "--device", "cpu"], stderr=subprocess.PIPE, text=True)
+                             "-q", "--device", "cpu"], stderr=subprocess.PIPE, text=True,
+                            # a background job of a non-interactive shell ignores SIGINT, and so would the child
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = _time.time() + 60
     while _time.time() < deadline and not any(p.name.startswith(".long") for p in tmp_path.iterdir()):
         _time.sleep(0.05)  # wait until the temporary output exists, i.e. work has started

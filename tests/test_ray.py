@@ -158,7 +158,9 @@ def test_ctrl_c_cancels_the_tasks_and_leaves_no_temporary_file(address, tmp_path
     out.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "truesight_video.cli", "sharpen", str(src), "-o", str(out),
                              "--weights", str(slow), *FLAGS, "-q", "--ray", address],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # a background job of a non-interactive shell ignores SIGINT, and so would the child
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 90
     while time.time() < deadline and len(temporary_files(out)) < 2:
         time.sleep(0.05)  # both clips are being written
