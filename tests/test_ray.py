@@ -180,3 +180,18 @@ def test_a_plain_run_never_imports_ray(tmp_path):
             "assert not [m for m in sys.modules if m == 'ray' or m.startswith('ray.')], 'ray was imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     assert sorted(p.name for p in src.iterdir()) == ["a.mkv", "a.sharp.mkv", "b.mkv", "b.sharp.mkv"]
+
+
+def test_a_worker_that_inherited_an_ignored_sigint_can_still_be_cancelled():
+    # Ray started from a background job gave its workers SIGINT ignored: ray.cancel's KeyboardInterrupt
+    # never came, only the forced kill 30 s later, and a clip that ended meanwhile stayed after Ctrl-C
+    import signal as _signal
+
+    from truesight_video.cluster import _interruptible
+
+    before = _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+    try:
+        _interruptible()
+        assert _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler
+    finally:
+        _signal.signal(_signal.SIGINT, before)

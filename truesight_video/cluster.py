@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -80,6 +81,15 @@ class _Reporter:
             self.unsent, self.sent_at = 0, time.monotonic()
 
 
+def _interruptible() -> None:
+    """Let ray.cancel reach the task running here: it raises KeyboardInterrupt through SIGINT, which a
+    worker of a Ray started from a background job inherits as ignored (then only the forced kill after
+    CANCEL_GRACE stops the task, and a clip that ends within the grace is left finished)."""
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL)):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @ray.remote
 def _sharpen_clip(src: str, dst: str, options: SharpenOptions, model: Any, board: Any,
                   key: int) -> tuple[str, Stats | TruesightError | None]:
@@ -88,6 +98,7 @@ def _sharpen_clip(src: str, dst: str, options: SharpenOptions, model: Any, board
 
     from .jobs import sharpen_one
 
+    _interruptible()
     torch.set_num_threads(max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))))
     target = Path(dst)
     remove_leftover_temps(target)  # an earlier attempt of this clip died mid-write
