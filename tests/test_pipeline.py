@@ -127,7 +127,18 @@ def test_audio_that_container_cannot_hold_is_transcoded(tmp_path, caplog):
     dst = tmp_path / "out.mp4"
     sharpen_video(src, dst, model=Identity(), device="cpu", codec="libx264", progress=False)
     with av.open(str(dst)) as c:
-        assert [s.codec_context.name for s in c.streams.audio] in (["aac"], ["pcm_s16le"])
+        assert [s.codec_context.name for s in c.streams.audio] == ["aac"]
+
+
+def test_pcm_audio_is_copied_into_mov(tmp_path):
+    # cameras and editors write PCM in MOV; it was transcoded to AAC (lossy) as if MOV were MP4
+    src = make_clip(tmp_path / "in.mkv", frames=5, audio_codec="pcm_s24le")
+    dst = tmp_path / "out.mov"
+    sharpen_video(src, dst, model=Identity(), device="cpu", codec="libx264", progress=False)
+    with av.open(str(dst)) as c:
+        assert [s.codec_context.name for s in c.streams.audio] == ["pcm_s24le"]
+    samples = [b"".join(b for _, b in stream) for stream in (packets(dst, "audio")[0], packets(src, "audio")[0])]
+    assert samples[0] and samples[0] == samples[1]  # the same samples, bit for bit (the mov demuxer may regroup them)
 
 
 def test_tiled_pipeline_equals_untiled(tmp_path):

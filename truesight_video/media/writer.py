@@ -34,8 +34,8 @@ STANDARD_MOV_TAGS = {"title", "artist", "album_artist", "composer", "album", "da
 def can_copy(format_name: str, stream: av.stream.Stream) -> bool:
     """Whether this container format accepts a packet copy of stream (tried in memory)."""
     name = stream.codec_context.name if getattr(stream, "codec_context", None) else ""
-    if format_name in MOV_FAMILY and name.startswith("pcm_"):
-        return False  # the header is accepted, but FFmpeg's mp4 trailer then fails on copied PCM
+    if format_name in MOV_FAMILY and format_name != "mov" and name.startswith("pcm_"):
+        return False  # the header is accepted, but FFmpeg's mp4 trailer then fails on copied PCM (MOV holds it)
     try:
         with av.open(io.BytesIO(), "w", format=format_name) as probe_out:
             probe_out.add_stream_from_template(stream)
