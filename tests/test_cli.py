@@ -105,6 +105,8 @@ def test_bad_inputs_fail_cleanly(tmp_path, case):
     (["--batch-size", "0"], "batch-size"),
     (["--codec", "nosuchcodec"], "nosuchcodec"),
     (["--pix-fmt", "nosuchfmt"], "nosuchfmt"),
+    (["--preset", "slwo"], "--preset"),  # was passed to x264, refused, and the clip silently written as VP9
+    (["--preset", "4"], "libx264"),  # a VP9/AV1 speed number for an H.264 clip
     (["--start", "99"], "start"),
     (["-o", "{d}/missing/out.mp4"], "does not exist"),
     (["-o", "{src}"], "overwrite the input"),
@@ -122,6 +124,31 @@ def test_bad_options_fail_cleanly(clip, tmp_path, args, needle):
     else:
         assert_clean_failure(r, tmp_path, before, needle)
     assert clip.read_bytes() == snapshot
+
+
+def test_an_encoder_setting_the_encoder_refuses_is_an_error_not_another_codec(tmp_path):
+    # yuv420p cannot hold an odd-sized frame: before, x264 and x265 failed their trials and VP9 was written
+    src = make_clip(tmp_path / "odd.mp4", codec="libx264", pix_fmt="yuv444p", size=(63, 47), frames=3)
+    before = listing(tmp_path)
+    r = run("sharpen", src, "-q", "--pix-fmt", "yuv420p")
+    assert_clean_failure(r, tmp_path, before, "--pix-fmt")
+
+
+def test_a_preset_reaches_the_encoder_that_takes_it(tmp_path):
+    import av
+
+    from truesight_video.media.encoders import plan_video
+    from truesight_video.media.reader import probe
+    from truesight_video.options import EncodeSettings
+
+    info = probe(make_clip(tmp_path / "in.webm", codec="libvpx-vp9", frames=2, audio=0))
+    assert plan_video(info, EncodeSettings(preset="2"), "webm", info.width, info.height).options["cpu-used"] == "2"
+    r = run("sharpen", tmp_path / "in.webm", "-q", "--preset", "2")
+    assert r.exit_code == 0, r.output
+    with av.open(str(tmp_path / "in.sharp.webm")) as c:
+        assert c.streams.video[0].codec_context.name == "vp9"
+    bad = run("sharpen", tmp_path / "in.webm", "-q", "-y", "--preset", "slow")  # x264's word for a VP9 clip
+    assert bad.exit_code == 1 and "libvpx-vp9 takes a speed number" in bad.stderr
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

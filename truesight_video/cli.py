@@ -111,7 +111,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
               help="Frames per model call (default: 8 on CUDA, 1 on CPU, where batching does not pay).")
 @click.option("--codec", default=None, help="Encoder (default follows the input: H.264 -> libx264, HEVC -> libx265, VP9 -> libvpx-vp9).")
 @click.option("--crf", type=click.IntRange(0, 63), default=None, help="Quality (default 18 for x264/x265: visually lossless).")
-@click.option("--preset", default=None, help="Encoder preset (x264/x265: ultrafast..veryslow; default medium).")
+@click.option("--preset", default=None, help="Encoder preset: x264/x265 ultrafast..placebo (default medium); VP9 0..8, AV1 0..13 (speed: lower is slower, better).")
 @click.option("--pix-fmt", default=None, help="Output pixel format (default: the input's).")
 @click.option("--start", type=click.FloatRange(min=0.0), default=0.0, help="Start at T seconds.")
 @click.option("--duration", type=click.FloatRange(min=0.0, min_open=True), default=None, help="Sharpen D seconds.")

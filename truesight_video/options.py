@@ -13,6 +13,9 @@ BACKENDS = ("auto", "torch", "onnxruntime", "compile")
 # the temporal filter's blend where the picture holds still (truesight_video/temporal.py); measured in
 # benchmarks/QUALITY.md ("Flicker is cheaper to fix after the model")
 DEFAULT_TEMPORAL = 0.7
+# x264's and x265's named presets; VP9 and AV1 encoders take a speed number instead
+NAMED_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                 "placebo")
 
 
 def numerics_label(precision: str, memory_format: str, backend: str) -> str:
@@ -37,6 +40,9 @@ class EncodeSettings:
             raise ParameterError("crf", f"must be in 0..63, got {self.crf}")
         if self.threads < 0:
             raise ParameterError("threads", f"must be >= 0, got {self.threads}")
+        if self.preset is not None and self.preset not in NAMED_PRESETS and not re.fullmatch(r"-?\d{1,2}", self.preset):
+            raise ParameterError("preset", f"must be one of {', '.join(NAMED_PRESETS)} (x264/x265) or a speed "
+                                           f"number (VP9 0..8, AV1 0..13), got {self.preset!r}")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import av
 import numpy as np
 
 from ..errors import ParameterError, first_line
-from ..options import EncodeSettings
+from ..options import NAMED_PRESETS, EncodeSettings
 from .layout import VideoInfo
 from .reader import YUVJ
 
@@ -96,8 +96,27 @@ def pick_pix_fmt(codec: str, info: VideoInfo, settings: EncodeSettings, width: i
     return fmt
 
 
+def _check_preset(codec: str, preset: str | None) -> None:
+    """A preset this encoder takes, else a ParameterError (x264 given a VP9 speed, or an encoder without
+    presets): never silently ignored, never a reason to fall back to another codec."""
+    if preset is None:
+        return
+    speeds = {"libvpx-vp9": (0, 8), "libvpx": (0, 16), "libsvtav1": (0, 13), "libaom-av1": (0, 8)}
+    if codec in ("libx264", "libx265"):
+        if preset not in NAMED_PRESETS:
+            raise ParameterError("preset", f"{codec} takes one of {', '.join(NAMED_PRESETS)}, got {preset!r}")
+    elif codec in speeds:
+        lo, hi = speeds[codec]
+        if not (preset.lstrip("-").isdigit() and lo <= int(preset) <= hi):
+            raise ParameterError("preset", f"{codec} takes a speed number {lo}..{hi} (lower: slower, better), "
+                                           f"got {preset!r}")
+    else:
+        raise ParameterError("preset", f"{codec} has no presets (choose an encoder that has, e.g. --codec libx264)")
+
+
 def _options(codec: str, info: VideoInfo, settings: EncodeSettings) -> tuple[dict[str, str], int | None]:
     """Encoder options and, for quantizer-driven encoders, the quantizer (crf maps to it, 1..31)."""
+    _check_preset(codec, settings.preset)
     crf = settings.crf
     if codec in ("libx264", "libx265"):
         opts = {"crf": str(18 if crf is None else crf), "preset": settings.preset or "medium"}
@@ -106,10 +125,12 @@ def _options(codec: str, info: VideoInfo, settings: EncodeSettings) -> tuple[dic
         return opts, None
     if codec in ("libvpx-vp9", "libvpx"):
         return {"crf": str(20 if crf is None else crf), "b": "0", "row-mt": "1",
-                "cpu-used": settings.preset if settings.preset and settings.preset.isdigit() else "4",
+                "cpu-used": settings.preset or "4",
                 "deadline": "good"}, None
-    if codec in ("libsvtav1", "libaom-av1"):
+    if codec == "libsvtav1":
         return {"crf": str(24 if crf is None else crf), "preset": settings.preset or "8"}, None
+    if codec == "libaom-av1":
+        return {"crf": str(24 if crf is None else crf), "cpu-used": settings.preset or "6"}, None
     if codec == "dnxhd":  # DNxHR profiles take any frame size; classic DNxHD only a fixed list
         return {"profile": "dnxhr_hqx" if info.bits > 8 else "dnxhr_hq"}, None
     if codec in QUANTIZER_ENCODERS:
@@ -222,6 +243,11 @@ def plan_video(info: VideoInfo, settings: EncodeSettings, format_name: str, widt
         if not name or not encoder_exists(name):
             continue
         enc, why = _plan_for(name, info, settings, format_name, width, height)
+        if enc is None and name == own and settings.pix_fmt:
+            # the user's pixel format, not the container, may be what the encoder refuses: say so rather
+            # than quietly writing another codec
+            if _plan_for(name, info, replace(settings, pix_fmt=None), format_name, width, height)[0] is not None:
+                raise ParameterError("pix_fmt", f"{settings.pix_fmt!r} does not work with {name} here: {why}")
         if enc is not None:
             if name != own:
                 log.warning("%s video cannot be written into %s here (%s); writing %s instead",
