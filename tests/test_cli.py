@@ -234,6 +234,35 @@ def test_folder_batch_skips_existing_and_own_outputs_and_resumes(tmp_path):
     assert (out / "b.sharp.mp4").read_bytes() == b"done before"
 
 
+def test_inputs_of_the_same_name_do_not_share_an_output(tmp_path):
+    # a/clip.mkv and b/clip.mkv into one folder: b was reported "output exists" (or, with -y, overwrote a's)
+    for d in ("a", "b", "out"):
+        (tmp_path / d).mkdir()
+    make_clip(tmp_path / "a" / "clip.mkv", frames=2)
+    make_clip(tmp_path / "b" / "clip.mkv", frames=3)
+    for flags in ([], ["-y"]):
+        r = run("sharpen", tmp_path / "a" / "clip.mkv", tmp_path / "b" / "clip.mkv", "-o", tmp_path / "out", *flags)
+        assert r.exit_code == 0, r.output
+        assert "1 sharpened, 1 skipped" in r.stderr and "same output as" in r.stderr
+        assert len(video_frames(tmp_path / "out" / "clip.sharp.mkv")) == 2  # a's, not b's
+        assert listing(tmp_path / "out") == {"clip.sharp.mkv"}
+        (tmp_path / "out" / "clip.sharp.mkv").unlink()
+
+
+@pytest.mark.parametrize("folder", ["existing", "new/"])
+def test_one_input_with_a_folder_as_output(tmp_path, folder):
+    # -o FOLDER with one input was "output is a directory" (or, for a new folder, a file without extension)
+    src = make_clip(tmp_path / "clip.mkv", frames=2)
+    (tmp_path / "existing").mkdir()
+    r = run("sharpen", src, "-q", "-o", f"{tmp_path}/{folder}")
+    if folder == "existing":
+        assert r.exit_code == 0, r.output
+        assert listing(tmp_path / "existing") == {"clip.sharp.mkv"}
+    else:
+        assert r.exit_code == 1 and r.stderr.strip() == f"error: output folder does not exist: {tmp_path}/new"
+        assert not (tmp_path / "new").exists()
+
+
 def test_batch_with_a_failure_exits_nonzero(tmp_path):
     a = make_clip(tmp_path / "a.mkv", frames=3)
     bad = tmp_path / "bad.mp4"

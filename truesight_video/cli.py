@@ -145,41 +145,23 @@ def sharpen(inputs: tuple[str, ...], output: str | None, overwrite: bool, weight
         progress=not quiet and not as_json)
     from .checkpoint import load_model
     from .engine import resolve_device
-    from .jobs import default_output, expand_inputs, sharpen_many, sharpen_one
+    from .jobs import expand_inputs, output_for, sharpen_many, sharpen_one
 
     # once, so a bad --weights fails before any work; on Ray the tasks get a copy and move it to their device
     model = load_model(weights, "cpu" if cluster else resolve_device(device))
     paths = expand_inputs(list(inputs))
-    single = len(inputs) == 1 and not Path(inputs[0]).is_dir()
-    if cluster is not None:
-        if not paths:
-            raise TruesightError(f"no media files in {', '.join(inputs)}")
-        _sharpen_on_ray(paths, single, output, options, cluster, model, as_json, quiet)
-        return
-    if single:
-        src = paths[0]
-        dst = Path(output) if output else default_output(src)
-        _report(sharpen_one(src, dst, options, model), as_json, quiet)
-        return
     if not paths:
         raise TruesightError(f"no media files in {', '.join(inputs)}")
+    single = len(inputs) == 1 and not Path(inputs[0]).is_dir()
+    jobs = [(src, output_for(src, output, single)) for src in paths]
+    if cluster is not None:
+        from .cluster import sharpen_on_ray
 
-    result = sharpen_many(paths, Path(output) if output else None, _job_reporter(as_json, quiet), options, model)
-    _finish(result, quiet)
-
-
-def _sharpen_on_ray(paths: list[Path], single: bool, output: str | None, options: Any, cluster: Any, model: Any,
-                    as_json: bool, quiet: bool) -> None:
-    """`sharpen --ray`: the same jobs as a folder run (one input may name its output file), one Ray task each."""
-    from .cluster import sharpen_on_ray
-    from .jobs import default_output
-
-    if single and output and not Path(output).is_dir():
-        jobs = [(paths[0], Path(output))]
+        _finish(sharpen_on_ray(jobs, _job_reporter(as_json, quiet), options, cluster, model), quiet, list_failed=True)
+    elif single:
+        _report(sharpen_one(*jobs[0], options, model), as_json, quiet)
     else:
-        jobs = [(src, default_output(src, Path(output) if output else None)) for src in paths]
-
-    _finish(sharpen_on_ray(jobs, _job_reporter(as_json, quiet), options, cluster, model), quiet, list_failed=True)
+        _finish(sharpen_many(jobs, _job_reporter(as_json, quiet), options, model), quiet)
 
 
 def _finish(result: Any, quiet: bool, list_failed: bool = False) -> None:

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from .errors import ParameterError, TruesightError, first_line
 from .fsutil import remove_leftover_temps
-from .jobs import BatchResult
+from .jobs import BatchResult, skip_reason
 from .options import ClusterOptions, SharpenOptions
 from .pipeline import Stats
 
@@ -216,19 +216,18 @@ def sharpen_on_ray(jobs: list[tuple[Path, Path]], on_done: OnDone, options: Shar
     fails alone. Paths must mean the same on every node (shared storage)."""
     from .checkpoint import load_model
 
-    outputs: dict[Path, Path] = {}
+    claimed: dict[Path, Path] = {}
     todo: list[tuple[Path, Path]] = []
     skipped: list[Path] = []
     for src, dst in jobs:
         src, dst = Path(os.path.abspath(src)), Path(os.path.abspath(dst))
         if not dst.parent.is_dir():
             raise TruesightError(f"output folder does not exist: {dst.parent}")
-        if (dst.exists() and not options.overwrite) or dst in outputs:
+        reason = skip_reason(src, dst, claimed, options.overwrite)
+        if reason:
             skipped.append(src)
-            on_done(src, None, "skipped (output exists)" if dst not in outputs
-                    else f"skipped (same output as {outputs[dst]})")
+            on_done(src, None, reason)
             continue
-        outputs[dst] = src
         todo.append((src, dst))
     if not todo:
         return BatchResult([], skipped, [])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,28 @@ MEDIA_EXTS = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".mts", ".m2ts", 
 def default_output(src: Path, out_dir: Path | None = None) -> Path:
     """<stem>.sharp<ext>, beside the input or in out_dir."""
     return (out_dir or src.parent) / f"{src.stem}.sharp{src.suffix}"
+
+
+def output_for(src: Path, output: str | None, single: bool) -> Path:
+    """Where src's output goes: -o itself for a single input unless it names a folder (an existing one, or
+    a path ending in a slash), else <stem>.sharp<ext> in that folder or beside src."""
+    if output is None:
+        return default_output(src)
+    if single and not Path(output).is_dir() and not output.endswith(("/", os.sep)):
+        return Path(output)
+    return default_output(src, Path(output))
+
+
+def skip_reason(src: Path, dst: Path, claimed: dict[Path, Path], overwrite: bool) -> str | None:
+    """Why a batch skips this job (its output exists, or an earlier input of the same name has it), else
+    None and dst is claimed for src."""
+    key = Path(os.path.abspath(dst))
+    if key in claimed:
+        return f"skipped (same output as {claimed[key]})"
+    if dst.exists() and not overwrite:
+        return "skipped (output exists)"
+    claimed[key] = src
+    return None
 
 
 def is_own_output(p: Path) -> bool:
@@ -90,17 +113,20 @@ def sharpen_one(src: Path, dst: Path, options: SharpenOptions, model: Any = None
     return sharpen_video(src, dst, options, model=model, on_frames=on_frames)
 
 
-def sharpen_many(inputs: list[Path], out_dir: Path | None, on_done: Callable[[Path, Stats | None, str | TruesightError | None], None],
+def sharpen_many(jobs: list[tuple[Path, Path]], on_done: Callable[[Path, Stats | None, str | TruesightError | None], None],
                  options: SharpenOptions, model: Any = None) -> BatchResult:
-    """Sharpen several inputs; skip those whose output exists (so a stopped batch resumes)."""
-    if out_dir is not None and not out_dir.is_dir():
-        raise TruesightError(f"output folder does not exist: {out_dir}")
+    """Sharpen (input, output) jobs; skip those whose output exists (so a stopped batch resumes) or that
+    an earlier input already writes (two clip.mov from different folders)."""
+    for folder in dict.fromkeys(dst.parent for _, dst in jobs):
+        if not folder.is_dir():
+            raise TruesightError(f"output folder does not exist: {folder}")
     done, skipped, failed = [], [], []
-    for src in inputs:
-        dst = default_output(src, out_dir)
-        if dst.exists() and not options.overwrite:
+    claimed: dict[Path, Path] = {}
+    for src, dst in jobs:
+        reason = skip_reason(src, dst, claimed, options.overwrite)
+        if reason:
             skipped.append(src)
-            on_done(src, None, "skipped (output exists)")
+            on_done(src, None, reason)
             continue
         try:
             stats = sharpen_one(src, dst, options, model)
