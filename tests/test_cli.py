@@ -304,7 +304,9 @@ def test_shim_and_console_script_run_without_gui(tmp_path):
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
-def test_ctrl_c_leaves_nothing_behind(tmp_path):
+@pytest.mark.parametrize("sig,code,word", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
+def test_ctrl_c_or_kill_leaves_nothing_behind(tmp_path, sig, code, word):
+    # SIGTERM (kill, a scheduler's timeout) killed the process where it stood and left the hidden .part file
     import signal
     import time as _time
 
@@ -320,10 +322,10 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path):
     while _time.time() < deadline and not any(p.name.startswith(".long") for p in tmp_path.iterdir()):
         _time.sleep(0.05)  # wait until the temporary output exists, i.e. work has started
     _time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, sig))
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "interrupted" in err and "Traceback" not in err
+    assert proc.returncode == code, err
+    assert word in err and "Traceback" not in err
     assert listing(tmp_path) == before
 
 

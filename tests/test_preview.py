@@ -76,6 +76,41 @@ def test_webcam_headless_from_a_file_records_every_frame(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
 
 
+def test_webcam_record_keeps_an_existing_file_without_y(tmp_path):
+    # --record replaced an existing file without asking
+    src = make_clip(tmp_path / "cam.mp4", codec="libx264", frames=2, size=(64, 48))
+    keep = tmp_path / "keep.mp4"
+    keep.write_bytes(b"precious")
+    r = CliRunner().invoke(main, ["webcam", "--source", str(src), "--no-window", "--record", str(keep)])
+    assert r.exit_code == 1 and "output exists" in r.stderr and keep.read_bytes() == b"precious"
+    r = CliRunner().invoke(main, ["webcam", "--source", str(src), "--no-window", "--record", str(keep), "-y"])
+    assert r.exit_code == 0, r.output
+    with av.open(str(keep)) as c:
+        assert len(list(c.decode(video=0))) == 2
+
+
+def test_ctrl_c_ends_a_webcam_recording_and_keeps_it(tmp_path):
+    # a headless camera recording only stops by Ctrl-C, which deleted everything it had recorded
+    from truesight_video.engine import Sharpener
+    from truesight_video.model import Identity
+    from truesight_video.preview import run_webcam
+    import torch
+
+    src = make_clip(tmp_path / "cam.mp4", codec="libx264", frames=9, size=(64, 48))
+    rec = tmp_path / "rec.mp4"
+
+    def ctrl_c_after_four(n, fps):
+        if n == 3:
+            raise KeyboardInterrupt
+
+    make = lambda size: Sharpener(Identity(), torch.device("cpu"), precision="fp32", frame_size=size)  # noqa: E731
+    st = run_webcam(str(src), make, "identity", record=str(rec), window=False, on_frame=ctrl_c_after_four)
+    assert st.interrupted and st.frames == 4
+    with av.open(str(rec)) as c:
+        assert len(list(c.decode(video=0))) == 4  # every frame shown before Ctrl-C
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
 @pytest.mark.parametrize("args,needle", [
     (["--source", "7", "--no-window"], "no camera at index 7"),
     (["--source", "/nonexistent/cam.mp4", "--no-window"], "not found"),

@@ -5,7 +5,9 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,16 +36,32 @@ def error_text(e: TruesightError) -> str:
     return str(e)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, a scheduler's timeout), raised like Ctrl-C so the same cleanup runs."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Map library errors to a one-line message and a non-zero exit, never a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # SIGTERM's default kills the process where it stands, leaving a hidden temporary output behind
+        previous = None
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            previous = signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             return fn(*args, **kwargs)
         except TruesightError as e:
             click.echo(f"error: {error_text(e)}", err=True)
             sys.exit(1)
+        except Terminated:
+            click.echo("terminated: no output was left behind", err=True)
+            sys.exit(143)
         except KeyboardInterrupt:
             click.echo("interrupted: no output was left behind", err=True)
             sys.exit(130)
@@ -54,6 +72,9 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             click.echo(f"error: {type(e).__name__}: {first_line(e)} (set TRUESIGHT_DEBUG=1 for a traceback)", err=True)
             sys.exit(1)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
 
@@ -546,7 +567,9 @@ def preview(clip: str, weights: str | None, device: str, precision: str, backend
 @main.command()
 @click.option("--source", default="0", show_default=True, help="Camera index, video file or stream URL.")
 @model_options
-@click.option("--record", type=click.Path(), default=None, help="Record the before|after view to this video.")
+@click.option("--record", type=click.Path(), default=None,
+              help="Record the before|after view to this video (Ctrl-C ends it and keeps what was recorded).")
+@click.option("-y", "--overwrite", is_flag=True, help="Overwrite an existing --record file.")
 @click.option("--no-window", is_flag=True, help="Headless (use with --record).")
 @click.option("--max-side", type=click.IntRange(min=16), default=None,
               help="Process at most this many pixels on the longer side (default: 640 on CPU, full size on CUDA).")
@@ -554,14 +577,14 @@ def preview(clip: str, weights: str | None, device: str, precision: str, backend
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line: frames, seconds, fps, processing size.")
 @friendly
 def webcam(source: str, weights: str | None, device: str, precision: str, backend: str, strength: float,
-           temporal: float, record: str | None,
+           temporal: float, record: str | None, overwrite: bool,
            no_window: bool, max_side: int | None, frames: int | None, as_json: bool) -> None:
     """Live before|after preview from a camera (or a file/stream via --source)."""
     from .preview import require_display, run_webcam
 
     if record:
         from .pipeline import check_output
-        check_output(Path(source), Path(record), overwrite=True)
+        check_output(Path(source), Path(record), overwrite)
     if not no_window:
         require_display()
     make, label, dev = _engine_factory(weights, device, precision, backend, strength, temporal)
@@ -569,10 +592,11 @@ def webcam(source: str, weights: str | None, device: str, precision: str, backen
     st = run_webcam(source, make, label, record=record, window=not no_window, max_side=side, max_frames=frames)
     msg = {"frames": st.frames, "seconds": round(st.seconds, 2), "fps": round(st.fps, 2),
            "processing": f"{st.processing_size[0]}x{st.processing_size[1]}", "device": st.device,
-           "numerics": st.numerics, "model": label, "recorded": st.recorded}
+           "numerics": st.numerics, "model": label, "recorded": st.recorded, "interrupted": st.interrupted}
     click.echo(json.dumps(msg) if as_json else
                f"{st.frames} frames, {st.fps:.1f} fps, processing {msg['processing']} on {st.device} "
-               f"{st.numerics} ({label})", err=not as_json)
+               f"{st.numerics} ({label})" + ("; stopped, recording kept" if st.interrupted and record else ""),
+               err=not as_json)
 
 
 @main.command()

@@ -255,6 +255,7 @@ class WebcamStats:
     recorded: str | None
     device: str = "cpu"
     numerics: str = "fp32 contiguous"
+    interrupted: bool = False  # stopped by Ctrl-C or kill (the recording is still finished and kept)
 
 
 def run_webcam(source: str, make_engine: EngineFactory, label: str, record: str | None = None, window: bool = True,
@@ -303,40 +304,44 @@ def run_webcam(source: str, make_engine: EngineFactory, label: str, record: str 
     if window:
         os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")
     n, t0, fps, frame = 0, time.perf_counter(), 0.0, first
+    interrupted = False
     try:
         with contextlib.ExitStack() as stack:
             writer = None
             if record:  # closed (finished) before atomic_path renames it; an error removes it
                 tmp = stack.enter_context(atomic_path(record))
                 writer = stack.enter_context(RgbWriter(tmp, rate, 2 * w, h))
-            while True:
-                if n > 0:
-                    if is_camera:
-                        with cond:
-                            cond.wait(timeout=1.0)
-                            frame = newest[0]
-                    else:
-                        ok, frame = cap.read()
-                        frame = frame if ok else None
-                if frame is None or (max_frames is not None and n >= max_frames):
-                    break
-                rgb = np.ascontiguousarray(frame[..., ::-1])
-                t1 = time.perf_counter()
-                out = sharpen_rgb_frame(engine, rgb, proc)
-                step = 1.0 / max(time.perf_counter() - t1, 1e-6)
-                fps = step if n == 0 else 0.9 * fps + 0.1 * step
-                info = (f"{label} | {engine.device.type} {engine.numerics.label} | {fps:.1f} fps | "
-                        f"processing {proc[0]}x{proc[1]}")
-                img = compose(rgb, out, "side", info=info)
-                if writer is not None:
-                    writer.write(img)
-                if on_frame is not None:
-                    on_frame(n, fps)
-                n += 1
-                if window:
-                    cv2.imshow(name, img[..., ::-1])
-                    if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+            try:  # Ctrl-C (or kill) is how a headless camera recording stops: finish the file, keep it
+                while True:
+                    if n > 0:
+                        if is_camera:
+                            with cond:
+                                cond.wait(timeout=1.0)
+                                frame = newest[0]
+                        else:
+                            ok, frame = cap.read()
+                            frame = frame if ok else None
+                    if frame is None or (max_frames is not None and n >= max_frames):
                         break
+                    rgb = np.ascontiguousarray(frame[..., ::-1])
+                    t1 = time.perf_counter()
+                    out = sharpen_rgb_frame(engine, rgb, proc)
+                    step = 1.0 / max(time.perf_counter() - t1, 1e-6)
+                    fps = step if n == 0 else 0.9 * fps + 0.1 * step
+                    info = (f"{label} | {engine.device.type} {engine.numerics.label} | {fps:.1f} fps | "
+                            f"processing {proc[0]}x{proc[1]}")
+                    img = compose(rgb, out, "side", info=info)
+                    if writer is not None:
+                        writer.write(img)
+                    n += 1
+                    if on_frame is not None:
+                        on_frame(n - 1, fps)
+                    if window:
+                        cv2.imshow(name, img[..., ::-1])
+                        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                            break
+            except KeyboardInterrupt:
+                interrupted = True
     finally:
         stop.set()
         if grabber is not None:
@@ -346,4 +351,5 @@ def run_webcam(source: str, make_engine: EngineFactory, label: str, record: str 
         if window:
             cv2.destroyAllWindows()
     secs = time.perf_counter() - t0
-    return WebcamStats(n, secs, n / secs if secs else 0.0, proc, record, str(engine.device), engine.numerics.label)
+    return WebcamStats(n, secs, n / secs if secs else 0.0, proc, record, str(engine.device), engine.numerics.label,
+                       interrupted)
