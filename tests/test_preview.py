@@ -137,3 +137,20 @@ def test_preview_headless_saves_stills(tmp_path):
     assert r.exit_code == 0, r.output
     pngs = sorted((tmp_path / "png").glob("*.png"))
     assert len(pngs) == 3 and cv2.imread(str(pngs[0])).shape == (30, 80, 3)
+
+
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_rotated_clips_are_shown_upright(tmp_path, rotation):
+    # a phone's portrait clip showed sideways in the preview, its stills, synth --from video and teacher --from
+    from truesight_video.media import iter_rgb
+
+    src = make_clip(tmp_path / "phone.mp4", codec="libx264", size=(64, 48), frames=2, rotation=rotation)
+    cap = cv2.VideoCapture(str(src))  # OpenCV applies the display matrix itself: an independent reference
+    ok, bgr = cap.read()
+    cap.release()
+    assert ok and np.array_equal(next(iter(iter_rgb(src))), bgr[..., ::-1])
+    r = CliRunner().invoke(main, ["preview", str(src), "--no-window", "--save-png", str(tmp_path / "png"),
+                                  "--weights", "unsharp-placeholder", "--frames", "1"])
+    assert r.exit_code == 0, r.output
+    h, w = bgr.shape[:2]
+    assert cv2.imread(str(next((tmp_path / "png").glob("*.png")))).shape == (h, 2 * w, 3)

@@ -176,3 +176,18 @@ def test_real_clip_with_the_default_model_and_no_options(shared_dir, tmp_path):
     assert problems == []
     a, b = video_frames(src), video_frames(tmp_path / "o.mp4")
     assert np.mean([np.abs(x[1][0].astype(int) - y[1][0]).mean() for x, y in zip(a, b)]) > 0.2  # it did sharpen
+
+
+def test_a_real_rotated_clip_is_read_upright(shared_dir):
+    # frames for the preview, synth --from video and teacher --from were read as stored, not as shown
+    import cv2
+
+    from truesight_video.media import iter_rgb
+
+    src = shared_dir / "realmedia" / "android_lowlight_vfr_rot180_shake.mp4"
+    cap = cv2.VideoCapture(str(src))  # OpenCV applies the display matrix itself
+    ok, bgr = cap.read()
+    cap.release()
+    ours = next(iter(iter_rgb(src)))
+    assert ok and ours.shape == bgr.shape
+    assert np.abs(ours.astype(int) - bgr[..., ::-1]).mean() < 1.0  # the same picture, the same way up

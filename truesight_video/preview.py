@@ -112,7 +112,7 @@ def preview_clip(path: str, make_engine: EngineFactory, label: str, start: float
     if window:
         require_display()
     info = probe(path)
-    engine = make_engine((info.width, info.height))
+    engine = make_engine(info.display_size)
     if save_png:
         Path(save_png).mkdir(parents=True, exist_ok=True)
     history: collections.deque = collections.deque(maxlen=120)

@@ -59,11 +59,20 @@ def write_test_clip(path: str | os.PathLike, width: int, height: int, seconds: f
         c.mux(aus.encode(None))
 
 
+def upright(rgb: np.ndarray, rotation: int) -> np.ndarray:
+    """The picture as a player shows it: rotation is the display matrix's counterclockwise angle in
+    degrees (a phone held upright records -90)."""
+    k = round(rotation / 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
+
+
 def iter_rgb(path: str | os.PathLike) -> Iterator[np.ndarray]:
-    """Every frame of a clip as HxWx3 RGB uint8 (for synthesis from high-frame-rate video)."""
+    """Every frame of a clip as HxWx3 RGB uint8, upright (for synthesis from high-frame-rate video and
+    distillation)."""
     with VideoReader(path) as reader:
+        rotation = reader.info.rotation
         for frame in reader.raw_frames():
-            yield frame.to_ndarray(format="rgb24")
+            yield upright(frame.to_ndarray(format="rgb24"), rotation)
 
 
 class RgbWriter:
@@ -103,7 +112,7 @@ class RgbWriter:
 
 
 def iter_rgb_timed(path: str | os.PathLike, start: float = 0.0) -> Iterator[tuple[np.ndarray, float, float]]:
-    """(RGB uint8 frame, time in seconds, frame rate) of a clip from `start`, converted with the
+    """(RGB uint8 frame, upright, time in seconds, frame rate) of a clip from `start`, converted with the
     stream's own matrix and range (for previews)."""
     from ..colour import info_spec, yuv_to_rgb
     import torch
@@ -116,4 +125,4 @@ def iter_rgb_timed(path: str | os.PathLike, start: float = 0.0) -> Iterator[tupl
             if isinstance(item, Frame):
                 y, u, v = (torch.from_numpy(p.astype(np.int32))[None] for p in item.planes)
                 rgb = yuv_to_rgb(y, u, v, spec)[0].mul(255).round().byte().permute(1, 2, 0).contiguous().numpy()
-                yield rgb, item.time, rate
+                yield upright(rgb, info.rotation), item.time, rate

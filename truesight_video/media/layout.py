@@ -49,6 +49,11 @@ class VideoInfo:
         return self.chroma_height, self.chroma_width
 
     @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) as a player shows the picture, after its rotation."""
+        return (self.height, self.width) if self.rotation % 180 else (self.width, self.height)
+
+    @property
     def hdr(self) -> bool:
         """Whether the transfer is PQ or HLG."""
         return self.color_trc in (PQ, HLG)
