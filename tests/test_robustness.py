@@ -97,6 +97,20 @@ def test_fsutil_leaves_the_umask_alone_and_outputs_get_the_usual_mode(tmp_path, 
     assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
 
 
+def test_an_atomic_output_is_on_disk_before_it_takes_its_name(tmp_path, monkeypatch):
+    # it was renamed without fsync: after a power cut the final name could hold an empty file
+    from truesight_video import fsutil
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(fsutil.os, "fsync", lambda fd: events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+                        or real_fsync(fd))
+    monkeypatch.setattr(fsutil.os, "replace", lambda a, b: events.append(("replace", str(a))) or real_replace(a, b))
+    with fsutil.atomic_path(tmp_path / "out.bin") as tmp:
+        tmp.write_bytes(b"x")
+    assert events == [("fsync", str(tmp)), ("replace", str(tmp)), ("fsync", str(tmp_path))]
+
+
 def test_bench_memory_run_writes_only_where_it_is_told(tmp_path, monkeypatch):
     from truesight_video.bench import rss_of_run
 

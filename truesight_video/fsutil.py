@@ -35,9 +35,23 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     tmp_path = _create_temp(target)
     try:
         yield tmp_path
+        # on disk before it takes the name, and the new name on disk after: else a power cut or a lost
+        # node can leave an empty file under the final name, which a rerun would then skip as done
+        _fsync(tmp_path)
         os.replace(tmp_path, target)
+        _fsync(target.parent)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems refuse fsync on a folder; the rename itself still happened
+        pass
+    finally:
+        os.close(fd)
 
 
 def leftover_temps(target: str | os.PathLike) -> list[Path]:
