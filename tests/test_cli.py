@@ -273,6 +273,25 @@ def test_batch_with_a_failure_exits_nonzero(tmp_path):
     assert "1 sharpened, 0 skipped, 1 failed" in r.stderr
 
 
+def test_a_bug_met_on_one_clip_of_a_batch_fails_that_clip_only(tmp_path, monkeypatch):
+    # an exception other than our own (FFmpeg at close, a model thread) stopped the whole local batch
+    from truesight_video import jobs
+
+    a, b = make_clip(tmp_path / "a.mkv", frames=2), make_clip(tmp_path / "b.mkv", frames=2)
+    real = jobs.sharpen_video
+
+    def flaky(src, dst, *args, **kwargs):
+        if Path(src).name == "a.mkv":
+            raise RuntimeError("simulated internal failure")
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(jobs, "sharpen_video", flaky)
+    r = run("sharpen", a, b)
+    assert r.exit_code == 1 and "0 skipped, 1 failed" in r.stderr
+    assert "a.mkv: RuntimeError: simulated internal failure" in r.stderr
+    assert (tmp_path / "b.sharp.mkv").exists() and not (tmp_path / "a.sharp.mkv").exists()
+
+
 def test_still_image(tmp_path):
     import cv2
     import numpy as np

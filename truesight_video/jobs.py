@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import TruesightError
+from .errors import TruesightError, first_line
 from .options import EncodeSettings, SharpenOptions
 from .pipeline import Stats, check_output, sharpen_video
 from .stills import IMAGE_EXTS, is_image, read_rgb, to_tensor, to_uint8, write_rgb
@@ -130,9 +130,10 @@ def sharpen_many(jobs: list[tuple[Path, Path]], on_done: Callable[[Path, Stats |
             continue
         try:
             stats = sharpen_one(src, dst, options, model)
-        except TruesightError as e:
-            failed.append((src, e))
-            on_done(src, None, e)
+        except Exception as e:  # a bug met on one clip fails that clip only, as on Ray
+            err = e if isinstance(e, TruesightError) else TruesightError(f"{type(e).__name__}: {first_line(e)}")
+            failed.append((src, err))
+            on_done(src, None, err)
             continue
         done.append(stats)
         on_done(src, stats, None)
