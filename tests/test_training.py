@@ -463,3 +463,75 @@ def test_eval_reports_flicker_against_the_sharp_frames(gopro):
     r = evaluate_pairs(Identity(), pairs, torch.device("cpu"), baseline=False)
     assert r["flicker_output"] == r["flicker_input"]
     assert r["flicker_error_output"] == r["flicker_error_input"] > 0
+
+
+def test_a_new_run_into_a_finished_one_is_refused_without_y(gopro, tmp_path):
+    # it silently replaced last.pt and the log, leaving the old run's step checkpoints among the new ones
+    from truesight_video.errors import TruesightError
+
+    out = tmp_path / "run"
+    train(_cfg(gopro, out, steps=4, val_every=2))
+    before = read_checkpoint(out / "last.pt")["step"]
+    with pytest.raises(TruesightError, match="already holds a run"):
+        train(_cfg(gopro, out, steps=1))
+    assert read_checkpoint(out / "last.pt")["step"] == before == 4
+    train(_cfg(gopro, out, steps=3, val_every=3, overwrite=True))
+    assert sorted(p.name for p in out.glob("*.pt")) == ["best.pt", "last.pt", "step_000003.pt"]
+    assert len((out / "train_log.csv").read_text().strip().splitlines()) == 2
+
+
+def test_resume_refuses_an_option_that_would_change_the_run(gopro, tmp_path):
+    # --resume took a new --lr (or --seed, --crop...) silently; a new --width failed in load_state_dict
+    from truesight_video.errors import TruesightError
+
+    out = tmp_path / "run"
+    train(_cfg(gopro, out, steps=2))
+    with pytest.raises(TruesightError, match=r"--lr 0\.001, now 0\.5"):
+        train(_cfg(gopro, out, steps=4, resume=True, lr=0.5))
+    with pytest.raises(TruesightError, match="--width 8, now 16"):
+        train(_cfg(gopro, out, steps=4, resume=True, width=16))
+    with pytest.raises(TruesightError, match="do not fit a StudentCNN_v3"):
+        train(_cfg(gopro, tmp_path / "other", steps=1, width=16, init=str(out / "last.pt")))
+    train(_cfg(gopro, out, steps=4, resume=True, val_every=4))  # more steps: the one thing meant to change
+    assert read_checkpoint(out / "last.pt")["step"] == 4
+
+
+def test_a_pair_of_two_sizes_is_named(tmp_path):
+    # crops were cut by the sharp image's size from both: training went on misaligned, eval died unnamed
+    seq = tmp_path / "root" / "train" / "s"
+    for sub in ("blur", "sharp"):
+        (seq / sub).mkdir(parents=True)
+    for i in range(3):
+        cv2.imwrite(str(seq / "blur" / f"{i:06d}.png"), np.zeros((96, 96, 3), np.uint8))
+        cv2.imwrite(str(seq / "sharp" / f"{i:06d}.png"), np.zeros((64, 64, 3), np.uint8))
+    r = CliRunner().invoke(main, ["train", "--data", str(tmp_path / "root"), "--out", str(tmp_path / "run"),
+                                  "--steps", "1", "--crop", "32", "--width", "4", "-q"])
+    assert r.exit_code == 1 and ".png is 96x96 but" in r.stderr and "is 64x64" in r.stderr, r.output
+    r = CliRunner().invoke(main, ["eval", "--data", str(tmp_path / "root"), "--input", "blur", "-q",
+                                  "--weights", "unsharp-placeholder"])
+    assert r.exit_code == 1 and "a pair must be one size" in r.stderr and "Traceback" not in r.output
+
+
+def test_best_is_kept_without_validation_whatever_the_loss(gopro, tmp_path):
+    # the score of a run without validation is -train_loss, which never beat the starting -1 once the loss passed 1
+    root = tmp_path / "root"
+    (root / "train").mkdir(parents=True)
+    os.symlink(next((gopro / "train").iterdir()), root / "train" / "s")
+    final = train(_cfg(root, tmp_path / "run", steps=2, edge_weight=50.0))
+    assert final["train_loss"] > 1 and (tmp_path / "run" / "best.pt").exists()
+
+
+def test_two_validation_sets_of_one_name_are_both_kept(gopro, tmp_path):
+    os.symlink(gopro, tmp_path / "root")
+    (tmp_path / "x").mkdir()
+    os.symlink(gopro, tmp_path / "x" / "root")
+    final = train(_cfg(gopro, tmp_path / "run", steps=2, data=(str(tmp_path / "root"), str(tmp_path / "x" / "root"))))
+    assert "root_test_psnr" in final and "root_test_2_psnr" in final
+
+
+@pytest.mark.parametrize("args,needle", [(["--mix", "-1,2"], "--mix"), (["--mix", "0"], "--mix"),
+                                         (["--dilations", "1.7,2.9"], "--dilations")])
+def test_bad_training_numbers_are_named(gopro, tmp_path, args, needle):
+    r = CliRunner().invoke(main, ["train", "--data", str(gopro), "--out", str(tmp_path / "run"), "--steps", "1",
+                                  "--arch", "StudentCNN_v3", "-q", *args])
+    assert r.exit_code == 1 and r.stderr.startswith(f"error: {needle}") and "Traceback" not in r.output, r.output

@@ -110,6 +110,20 @@ def cached_rgb(path: Path) -> np.ndarray:
     return a
 
 
+def check_same_size(blurry: np.ndarray, sharp: np.ndarray, pair: Pair) -> None:
+    """A TruesightError naming both files when a pair's images differ in size (crops would not line up)."""
+    if blurry.shape[:2] != sharp.shape[:2]:
+        (h1, w1), (h2, w2) = blurry.shape[:2], sharp.shape[:2]
+        raise TruesightError(f"{pair.blurry} is {w1}x{h1} but {pair.sharp} is {w2}x{h2}: a pair must be one size")
+
+
+def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """A pair's (blurry, sharp) images, cached, checked to be the same size."""
+    blurry, sharp = cached_rgb(pair.blurry), cached_rgb(pair.sharp)
+    check_same_size(blurry, sharp, pair)
+    return blurry, sharp
+
+
 def to_tensor(a: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 -> 3xHxW float in [0,1]."""
     return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float().div_(255.0)
@@ -155,7 +169,7 @@ def sample_batch(groups: list[list[Pair]], weights: list[float], batch_size: int
     for _ in range(batch_size):
         group = groups[int(rng.choice(len(groups), p=prob))]
         p = group[int(rng.integers(0, len(group)))]
-        a, b = random_crop_pair(cached_rgb(p.blurry), cached_rgb(p.sharp), crop, rng, scale_min)
+        a, b = random_crop_pair(*load_pair(p), crop, rng, scale_min)
         xs.append(to_tensor(a))
         ys.append(to_tensor(b))
     return _stack(xs, ys)
@@ -239,7 +253,7 @@ def sharded_batch(groups: list[list[Pair]], sampler: EpochSampler, crop: int, se
     xs, ys = [], []
     for g, i in sampler.picks(step, rank):
         p = groups[g][i]
-        a, b = random_crop_pair(cached_rgb(p.blurry), cached_rgb(p.sharp), crop, rng, scale_min)
+        a, b = random_crop_pair(*load_pair(p), crop, rng, scale_min)
         xs.append(to_tensor(a))
         ys.append(to_tensor(b))
     return _stack(xs, ys)

@@ -13,7 +13,7 @@ import torch.nn as nn
 from ..model import UnsharpMask
 from ..numerics import FP32, Numerics, prepare, run
 from ..temporal import CorrectionFilter
-from .data import Pair, frame_key, read_rgb, to_tensor
+from .data import Pair, check_same_size, frame_key, read_rgb, to_tensor
 from .metrics import psnr, quantize, ssim
 
 
@@ -66,6 +66,7 @@ def evaluate_pairs(model: nn.Module, pairs: list[Pair], device: torch.device, lo
     filt = CorrectionFilter(temporal)
     for p in tqdm(pairs, unit="frame", disable=not progress, desc="eval"):
         blurry, sharp = read_rgb(p.blurry), read_rgb(p.sharp)
+        check_same_size(blurry, sharp, p)
         x = to_tensor(blurry)[None].to(device)
         y = to_tensor(sharp)[None].to(device)
         if prev is not None and prev[0] != p.sequence:

@@ -19,7 +19,7 @@ import torch.distributed as dist
 
 from ..checkpoint import read_checkpoint, save_checkpoint
 from ..engine import resolve_device
-from ..errors import ParameterError, TruesightError
+from ..errors import ParameterError, TruesightError, first_line
 from ..model import build_student, config_fields, count_params
 from ..numerics import train_numerics
 from .data import EpochSampler, Pair, add_input_noise, find_pairs, holdout_last, sample_batch, sharded_batch
@@ -67,6 +67,7 @@ class TrainConfig:
     max_minutes: float | None = None
     precision: str = "auto"
     resume: bool = False
+    overwrite: bool = False  # start over in an --out that already holds a run (its files are replaced)
     progress: bool = True
     init: str | None = None
     # "epoch": DistributedSampler-style, every pass over a data group reshuffled and sharded across ranks
@@ -81,6 +82,51 @@ class TrainConfig:
             raise ParameterError("input_noise", f"must be >= 0 levels, got {self.input_noise}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ParameterError("max_minutes", f"must be > 0, got {self.max_minutes}")
+        if self.mix and (min(self.mix) < 0 or not sum(self.mix) > 0):
+            raise ParameterError("mix", f"takes weights >= 0 that are not all 0, got {','.join(map(str, self.mix))}")
+        if self.resume and self.overwrite:
+            raise ParameterError("overwrite", "starts the run over, --resume continues it: give one")
+
+
+RUN_FILES = ("last.pt", "best.pt", "train_log.csv", "train_log.png")
+# what --resume may change: how long to go on and how to show it; anything else would not continue the run
+RESUME_MAY_CHANGE = {"steps", "epochs", "max_minutes", "resume", "overwrite", "progress", "device", "precision",
+                     "out", "init", "sampler", "val", "val_every", "val_max"}
+
+
+def _unique(name: str, taken: dict[str, Any]) -> str:
+    """name, or name_2, name_3... if a validation set of that name is already taken (two roots named alike)."""
+    k, candidate = 1, name
+    while candidate in taken:
+        k += 1
+        candidate = f"{name}_{k}"
+    return candidate
+
+
+def _check_resume(cfg: TrainConfig, was: dict[str, Any], last: Path) -> None:
+    """--resume continues a run as it was: a changed option that shapes it (rate, data, model) is an error naming it."""
+    now = asdict(cfg)
+    for name, value in now.items():
+        if name in RESUME_MAY_CHANGE or name not in was:
+            continue
+        old = was[name]
+        if (list(value) if isinstance(value, tuple) else value) != old:
+            flag = "--" + name.replace("_", "-")
+            raise TruesightError(f"--resume: {last} was trained with {flag} {_shown(old)}, now {_shown(value)}; "
+                                 "resume continues a run as it was (start a new --out, with --init, to change it)")
+
+
+def _shown(v: Any) -> str:
+    return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+
+
+def _load_weights(model: torch.nn.Module, ck: dict[str, Any], what: str) -> None:
+    """Load a checkpoint's weights, or a one-line error saying they are not this model's."""
+    try:
+        model.load_state_dict(ck["state_dict"])
+    except (RuntimeError, KeyError) as e:
+        raise TruesightError(f"{what}: its weights do not fit a {type(model).__name__} of these settings "
+                             f"({first_line(e)})") from None
 
 
 def arch_fields(cfg: TrainConfig) -> dict[str, Any]:
@@ -196,6 +242,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         rank, world, device = 0, 1, resolve_device(cfg.device)
     main_rank = rank == 0
     out = Path(cfg.out)
+    if not cfg.resume and (out / "last.pt").exists():
+        if not cfg.overwrite:
+            raise TruesightError(f"{out} already holds a run (last.pt): --resume continues it, -y starts over there")
+        if main_rank:
+            for old in [*out.glob("step_*.pt"), *out.glob("epoch_*.pt"), *(out / n for n in RUN_FILES)]:
+                old.unlink(missing_ok=True)  # else the old run's checkpoints would sit among the new one's
     if main_rank:
         out.mkdir(parents=True, exist_ok=True)
 
@@ -210,11 +262,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             raise TruesightError(f"--val-last {cfg.val_last} leaves no training pairs in {root}")
         groups.append(train_pairs)
         if has_test:
-            val_sets[f"{Path(root).name}_test"] = one_input_per_frame(find_pairs([root], cfg.inputs, split="test"), cfg.inputs)
+            val_sets[_unique(f"{Path(root).name}_test", val_sets)] = one_input_per_frame(
+                find_pairs([root], cfg.inputs, split="test"), cfg.inputs)
         elif held:
-            val_sets[f"{Path(root).name}_heldout"] = one_input_per_frame(held, cfg.inputs)
+            val_sets[_unique(f"{Path(root).name}_heldout", val_sets)] = one_input_per_frame(held, cfg.inputs)
     for root in cfg.val:
-        val_sets[Path(root).name] = one_input_per_frame(find_pairs([root], cfg.inputs, split="test"), cfg.inputs)
+        val_sets[_unique(Path(root).name, val_sets)] = one_input_per_frame(
+            find_pairs([root], cfg.inputs, split="test"), cfg.inputs)
     mix = list(cfg.mix) or [1.0] * len(groups)
     if len(mix) != len(groups):
         raise TruesightError(f"--mix needs one weight per --data root ({len(groups)}), got {len(mix)}")
@@ -227,16 +281,16 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     model = build_student(cfg.arch, **arch_fields(cfg)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     loss_fn = ProductLoss(LossConfig(cfg.alpha, cfg.edge_weight))
-    start, best, history = 0, -1.0, []
+    start, best, history = 0, -math.inf, []  # a run without validation scores -train_loss, which can be < -1
     if cfg.init and not cfg.resume:
-        init = read_checkpoint(cfg.init)
-        model.load_state_dict(init["state_dict"])
+        _load_weights(model, read_checkpoint(cfg.init), f"--init {cfg.init}")
     if cfg.resume:
         last = out / "last.pt"
         ck = read_checkpoint(last)
-        model.load_state_dict(ck["state_dict"])
+        _check_resume(cfg, ck.get("meta", {}).get("train", {}), last)
+        _load_weights(model, ck, f"--resume {last}")
         opt.load_state_dict(ck["optimizer"])
-        start, best = int(ck["step"]), float(ck["meta"].get("best", -1.0))
+        start, best = int(ck["step"]), float(ck["meta"].get("best", -math.inf))
         history = list(ck.get("history", []))
         if start >= total:
             raise TruesightError(f"--resume: {last} is already at step {start} of {total}")

@@ -376,7 +376,9 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
               help="auto: bf16 autocast + channels_last on CUDA and on CPUs with native bf16 (AMX/AVX512-BF16), "
                    "else fp32.")
-@click.option("--resume", is_flag=True, help="Continue exactly from OUT/last.pt.")
+@click.option("--resume", is_flag=True, help="Continue exactly from OUT/last.pt (with the options it was trained with).")
+@click.option("-y", "--overwrite", is_flag=True, help="Start over in an OUT that already holds a run (its checkpoints "
+                                                      "and log are replaced).")
 @click.option("-q", "--quiet", is_flag=True)
 @friendly
 def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tuple[str, ...], val_last: int,
@@ -386,20 +388,23 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
           lr_min: float | None, seed: int, device: str, arch: str, width: int, dilations: str, unshuffle: str,
           dc_window: int, alpha: float,
           edge_weight: float, val_every: int | None, init: str | None, precision: str, resume: bool,
-          quiet: bool) -> None:
+          overwrite: bool, quiet: bool) -> None:
     """Train a student on GoPro-layout pairs (works under torchrun too)."""
     import json as _json
 
     from .training.train import TrainConfig, train as run_train
 
     _setup_logging(quiet)
-    dil = tuple(int(v) for v in _floats(dilations, "--dilations"))
+    dil_values = _floats(dilations, "--dilations")
+    if any(v != int(v) or v < 1 for v in dil_values):
+        raise TruesightError(f"--dilations takes whole numbers >= 1, got {dilations!r}")
+    dil = tuple(int(v) for v in dil_values)
     cfg = TrainConfig(data=data + more_data, out=out, val=val, inputs=tuple(inputs.split(",")), mix=_floats(mix, "--mix"),
                       val_last=val_last, steps=steps, epochs=epochs, batch_size=batch_size, crop=crop,
                       scale_min=scale_min, input_noise=input_noise, lr=lr,
                       lr_min=lr_min, seed=seed, device=device, arch=arch, width=width, dilations=dil,
                       unshuffle=int(unshuffle), dc_window=dc_window,
-                      alpha=alpha, edge_weight=edge_weight, val_every=val_every, resume=resume,
+                      alpha=alpha, edge_weight=edge_weight, val_every=val_every, resume=resume, overwrite=overwrite,
                       progress=not quiet, init=init, precision=precision, max_minutes=max_minutes)
     try:
         from .model import student_config
