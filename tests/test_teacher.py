@@ -100,6 +100,24 @@ def test_distill_writes_pairs_train_can_read(tmp_path):
     assert np.abs(sharp.astype(int) - blurry // 2).max() <= 1  # the target is the teacher's output
 
 
+def test_distill_keeps_sources_of_one_name_apart_and_refuses_to_mix_runs(tmp_path):
+    # a/x.png and b/x.png both wrote DIST_x/000000 (the second over the first) and counted 2 pairs
+    from truesight_video.errors import TruesightError
+
+    for d, level in (("a", 100), ("b", 200)):
+        (tmp_path / d).mkdir()
+        cv2.imwrite(str(tmp_path / d / "x.png"), np.full((30, 40, 3), level, np.uint8))
+    srcs = [tmp_path / "a" / "x.png", tmp_path / "b" / "x.png"]
+    assert distill(srcs, tmp_path / "root", Halve(), torch.device("cpu"), progress=False) == 2
+    pairs = find_pairs([tmp_path / "root"], ("blur",), split="train")
+    assert sorted((p.sequence, int(cv2.imread(str(p.blurry))[0, 0, 0])) for p in pairs) == [
+        ("DIST_x", 100), ("DIST_x_2", 200)]
+    with pytest.raises(TruesightError, match="already holds pairs: -y replaces them"):
+        distill(srcs[:1], tmp_path / "root", Halve(), torch.device("cpu"), progress=False)
+    assert distill(srcs[1:], tmp_path / "root", Halve(), torch.device("cpu"), progress=False, overwrite=True) == 1
+    assert int(cv2.imread(str(tmp_path / "root" / "train" / "DIST_x" / "blur" / "000000.png"))[0, 0, 0]) == 200
+
+
 def test_teacher_command_without_weights_is_one_line(tmp_path, monkeypatch):
     monkeypatch.delenv(T.TEACHER_ENV, raising=False)
     clip = make_clip(tmp_path / "real.mkv", frames=2)

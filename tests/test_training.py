@@ -351,6 +351,34 @@ def test_export_strips_training_state_and_loads(gopro, tmp_path):
     assert torch.equal(load_model(dst)(x), load_model(out / "last.pt")(x))
 
 
+def test_export_refuses_an_existing_file_and_names_a_bad_path(gopro, tmp_path):
+    # it replaced an existing file silently; a missing folder was "FileNotFoundError: ...part.pt"
+    train(_cfg(gopro, tmp_path / "run", steps=1))
+    last = tmp_path / "run" / "last.pt"
+    keep = tmp_path / "keep.pt"
+    keep.write_bytes(b"precious")
+    for dst, needle in ((keep, "output exists"), (tmp_path / "nodir" / "o.pt", "output folder does not exist"),
+                        (tmp_path / "run", "output is a directory")):
+        r = CliRunner().invoke(main, ["export", str(last), str(dst)])
+        assert r.exit_code == 1 and needle in r.stderr and ".part" not in r.stderr, r.output
+    assert keep.read_bytes() == b"precious"
+    assert CliRunner().invoke(main, ["export", str(last), str(keep), "-y"]).exit_code == 0
+    assert read_checkpoint(keep)["state_dict"]
+
+
+def test_synth_refuses_to_mix_two_runs_in_one_sequence(tmp_path):
+    # a rerun into the same --out overwrote the pairs in place, mixing recipes where counts differ
+    photos = _photos(tmp_path / "photos", n=1, size=64)
+    args = ["synth", "--from", str(photos), "--out", str(tmp_path / "root"), "--size", "64x64", "-q"]
+    assert CliRunner().invoke(main, [*args, "--count", "3"]).exit_code == 0
+    r = CliRunner().invoke(main, [*args, "--count", "2"])
+    assert r.exit_code == 1 and "already holds pairs" in r.stderr, r.output
+    assert CliRunner().invoke(main, [*args, "--count", "2", "-y"]).exit_code == 0
+    assert len(find_pairs([tmp_path / "root"], ("blur",), split="train")) == 2  # not 2 new + 1 stale
+    r = CliRunner().invoke(main, [*args, "--split", "val"])
+    assert r.exit_code == 2 and "--split" in r.output and not (tmp_path / "root" / "val").exists()
+
+
 def test_eval_last_scores_only_held_out_frames(gopro):
     r = CliRunner().invoke(main, ["eval", "--data", str(gopro / "train"), "--last", "1", "--json", "-q"])
     assert r.exit_code == 0, r.output

@@ -12,7 +12,7 @@ import torch
 from ..errors import ParameterError, TruesightError
 from ..stills import IMAGE_EXTS, is_image, read_rgb, to_tensor, to_uint8
 from .data import frame_key
-from .synth import write_pair
+from .synth import claim_sequences, write_pair
 
 
 def real_frames(source: Path, every: int, limit: int | None) -> Iterator[tuple[str, np.ndarray]]:
@@ -40,7 +40,8 @@ def real_frames(source: Path, every: int, limit: int | None) -> Iterator[tuple[s
 
 @torch.inference_mode()
 def distill(sources: list[str | os.PathLike], out: str | os.PathLike, teacher: torch.nn.Module, device: torch.device,
-            every: int = 1, limit: int | None = None, max_side: int = 1280, progress: bool = True) -> int:
+            every: int = 1, limit: int | None = None, max_side: int = 1280, progress: bool = True,
+            overwrite: bool = False) -> int:
     """Write OUT/train/<source>/{blur,sharp}/NNNNNN.png: each real frame (scaled so its longer side is at
     most max_side) and the teacher's restoration of it. Returns the number of pairs written."""
     import cv2
@@ -51,11 +52,19 @@ def distill(sources: list[str | os.PathLike], out: str | os.PathLike, teacher: t
     if limit is not None and limit < 1:
         raise ParameterError("limit", f"must be >= 1, got {limit}")
     root = Path(out) / "train"
-    written = 0
-    for src in map(Path, sources):
+    paths = [Path(s) for s in sources]
+    for src in paths:
         if not src.exists():
             raise TruesightError(f"--from not found: {src}")
-        seq = f"DIST_{src.stem}"
+    seqs: list[str] = []
+    for src in paths:  # a/x.png and b/x.png would write the same sequence: the second gets DIST_x_2
+        name, k = f"DIST_{src.stem}", 1
+        while (f"{name}_{k}" if k > 1 else name) in seqs:
+            k += 1
+        seqs.append(f"{name}_{k}" if k > 1 else name)
+    claim_sequences(root, seqs, overwrite)
+    written = 0
+    for src, seq in zip(paths, seqs):
         for k, (_, rgb) in enumerate(tqdm(real_frames(src, every, limit), desc=src.name[:24], unit="frame",
                                           disable=not progress)):
             h, w = rgb.shape[:2]

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import TruesightError
+from ..errors import ParameterError, TruesightError
+from ..fsutil import atomic_path
 from .data import IMAGE_EXTS, read_rgb
 
 
@@ -244,32 +246,50 @@ def pair_from_frames(frames: list[np.ndarray], rng: np.random.Generator, cfg: Sy
             "blur": to8(sig.mean(0))}
 
 
+def _sequence(seed: int, i: int, per_sequence: int) -> str:
+    return f"SYNT{seed % 10000:04d}_{i // per_sequence:02d}_00"
+
+
+def claim_sequences(root: Path, seqs: Iterable[str], overwrite: bool) -> None:
+    """Refuse sequence folders this run would write that already hold files (two recipes would mix in
+    one sequence), or with overwrite empty them first."""
+    existing = [root / s for s in dict.fromkeys(seqs) if (root / s).is_dir() and any((root / s).iterdir())]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise TruesightError(f"{existing[0]}{more} already holds pairs: -y replaces them, another --out keeps them")
+    for d in existing:
+        shutil.rmtree(d)
+
+
 def write_pair(root: Path, seq: str, index: int, pair: dict[str, np.ndarray]) -> None:
-    """Write one pair as ROOT/SEQ/{blur,blur_gamma,sharp}/NNNNNN.png."""
+    """Write one pair as ROOT/SEQ/{blur,blur_gamma,sharp}/NNNNNN.png, each image atomically."""
     import cv2
 
     for kind, img in pair.items():
         d = root / seq / kind
         d.mkdir(parents=True, exist_ok=True)
-        if not cv2.imwrite(str(d / f"{index:06d}.png"), np.ascontiguousarray(img[..., ::-1]),
-                           [cv2.IMWRITE_PNG_COMPRESSION, 1]):
-            raise TruesightError(f"cannot write {d / f'{index:06d}.png'}")
+        with atomic_path(d / f"{index:06d}.png") as tmp:
+            if not cv2.imwrite(str(tmp), np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+                raise TruesightError(f"cannot write {d / f'{index:06d}.png'}")
 
 
 def synthesize(source: str | os.PathLike, out: str | os.PathLike, count: int, seed: int = 0,
                cfg: SynthConfig = SynthConfig(), split: str = "train", per_sequence: int = 100,
-               progress: bool = True) -> int:
+               progress: bool = True, overwrite: bool = False) -> int:
     """Write count GoPro-layout pairs under OUT/split/ from photos (or a high-fps video)."""
     from tqdm import tqdm
 
     if count < 1:
         raise TruesightError(f"--count must be >= 1, got {count}")
+    if split not in ("train", "test"):
+        raise ParameterError("split", f"must be train or test (what train and eval read), got {split!r}")
     rng = np.random.default_rng(seed)
     root = Path(out) / split
     src = Path(source)
     is_video = src.is_file() and src.suffix.lower() not in IMAGE_EXTS
     photos = [] if is_video else list_photos(src)
     groups = video_groups(src, rng, cfg) if is_video else None
+    claim_sequences(root, (_sequence(seed, i, per_sequence) for i in range(count)), overwrite)
     written = 0
     for i in tqdm(range(count), unit="pair", disable=not progress, desc="synth"):
         if groups is not None:
@@ -283,7 +303,6 @@ def synthesize(source: str | os.PathLike, out: str | os.PathLike, count: int, se
             pick, render = np.random.default_rng([seed, i, 0]), np.random.default_rng([seed, i, 1])
             photo = read_rgb(photos[int(pick.integers(0, len(photos)))])
             pair = make_pair(_crop(photo, pick, cfg), render, cfg)
-        seq = f"SYNT{seed % 10000:04d}_{i // per_sequence:02d}_00"
-        write_pair(root, seq, i % per_sequence, pair)
+        write_pair(root, _sequence(seed, i, per_sequence), i % per_sequence, pair)
         written += 1
     return written

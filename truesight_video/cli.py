@@ -283,7 +283,9 @@ def _floats(text: str | None, name: str) -> tuple[float, ...]:
 @click.option("--count", type=click.IntRange(min=1), default=100, show_default=True, help="Number of pairs.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--size", default="640x360", show_default=True, help="Pair size WxH (smaller photos keep their size).")
-@click.option("--split", default="train", show_default=True, help="Sub-folder: train or test.")
+@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True,
+              help="Sub-folder the pairs go to.")
+@click.option("-y", "--overwrite", is_flag=True, help="Replace sequences this run would write that already exist.")
 @click.option("--sharp-fraction", type=click.FloatRange(0, 1), default=0.1, show_default=True,
               help="Share of sharp->sharp pairs (no motion).")
 @click.option("--max-blur", type=click.FloatRange(0, 1), default=0.027, show_default=True,
@@ -308,7 +310,7 @@ def _floats(text: str | None, name: str) -> tuple[float, ...]:
 @friendly
 def synth(source: str, out: str, count: int, seed: int, size: str, split: str, sharp_fraction: float,
           max_blur: float, min_blur: float, substeps: float, curve: float, rotation: float, soften: float,
-          object_prob: float, noise: float, jpeg_prob: float, quiet: bool) -> None:
+          object_prob: float, noise: float, jpeg_prob: float, overwrite: bool, quiet: bool) -> None:
     """Write synthetic GoPro-layout pairs (blur, blur_gamma, sharp) from photos or a video."""
     from .training.synth import SynthConfig, synthesize
 
@@ -318,7 +320,7 @@ def synth(source: str, out: str, count: int, seed: int, size: str, split: str, s
     cfg = SynthConfig(width=w, height=h, sharp_fraction=sharp_fraction, max_blur=max_blur, min_blur=min_blur,
                       substeps=substeps, curve=curve, rotation=rotation, soften=soften, object_prob=object_prob,
                       noise=noise, jpeg_prob=jpeg_prob)
-    n = synthesize(source, out, count, seed=seed, cfg=cfg, split=split, progress=not quiet)
+    n = synthesize(source, out, count, seed=seed, cfg=cfg, split=split, progress=not quiet, overwrite=overwrite)
     click.echo(f"wrote {n} pairs under {Path(out) / split}", err=True)
 
 
@@ -494,10 +496,11 @@ def evaluate(data: str, weights: str | None, teacher: str | None, inputs: str, d
 @click.option("--max-side", type=click.IntRange(min=64), default=1280, show_default=True,
               help="Scale frames down to this longer side first (the teacher was trained on 720p).")
 @click.option("--device", default="auto", show_default=True)
+@click.option("-y", "--overwrite", is_flag=True, help="Replace sequences this run would write that already exist.")
 @click.option("-q", "--quiet", is_flag=True)
 @friendly
 def teacher(sources: tuple[str, ...], out: str, teacher_dir: str | None, every: int, limit: int | None,
-            max_side: int, device: str, quiet: bool) -> None:
+            max_side: int, device: str, overwrite: bool, quiet: bool) -> None:
     """Distill: write GoPro-layout pairs of real frames and the teacher's restoration of them."""
     from .engine import resolve_device
     from .training.distill import distill
@@ -506,7 +509,7 @@ def teacher(sources: tuple[str, ...], out: str, teacher_dir: str | None, every: 
     _setup_logging(quiet)
     dev = resolve_device(device)
     n = distill(list(sources), out, load_teacher(teacher_dir, dev), dev, every=every, limit=limit,
-                max_side=max_side, progress=not quiet)
+                max_side=max_side, progress=not quiet, overwrite=overwrite)
     click.echo(f"wrote {n} pairs under {Path(out) / 'train'}", err=True)
 
 
@@ -588,7 +591,7 @@ def webcam(source: str, weights: str | None, device: str, precision: str, backen
     from .preview import require_display, run_webcam
 
     if record:
-        from .pipeline import check_output
+        from .fsutil import check_output
         check_output(Path(source), Path(record), overwrite)
     if not no_window:
         require_display()
@@ -610,11 +613,14 @@ def webcam(source: str, weights: str | None, device: str, precision: str, backen
 @click.option("--summary", default=None, help="One-line description shown by `models`.")
 @click.option("--dc-window", type=click.IntRange(min=0), default=None,
               help="Remove the correction's local mean over N-pixel blocks (keeps colours; 0 = off).")
+@click.option("-y", "--overwrite", is_flag=True, help="Overwrite an existing OUTPUT.")
 @friendly
-def export(checkpoint: str, output: str, summary: str | None, dc_window: int | None) -> None:
+def export(checkpoint: str, output: str, summary: str | None, dc_window: int | None, overwrite: bool) -> None:
     """Write a small deployable copy of a training checkpoint (no optimizer state)."""
     from .checkpoint import export_checkpoint
+    from .fsutil import check_output
 
+    check_output(Path(checkpoint), Path(output), overwrite)
     export_checkpoint(checkpoint, output, summary, dc_window=dc_window)
     click.echo(f"wrote {output}", err=True)
 

@@ -1,4 +1,5 @@
-"""Atomic output: write to a temporary file beside the target, rename only when finished."""
+"""Safe outputs: checked before any work (never the input, never over a file without -y), written to
+a temporary file beside the target and renamed only when finished."""
 from __future__ import annotations
 
 import os
@@ -6,6 +7,8 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import TruesightError
 
 TEMP_TOKEN = 8  # hex digits between the stem and ".part"
 
@@ -73,3 +76,18 @@ def remove_leftover_temps(target: str | os.PathLike) -> int:
     for p in found:
         p.unlink(missing_ok=True)
     return len(found)
+
+
+def check_output(src: Path, dst: Path, overwrite: bool) -> None:
+    """Refuse outputs that would lose data or cannot be written."""
+    if dst.exists() and src.exists() and os.path.samefile(src, dst) or dst.resolve() == src.resolve():
+        raise TruesightError(f"output would overwrite the input: {dst}")
+    if dst.is_dir():
+        raise TruesightError(f"output is a directory: {dst}")
+    if dst.exists() and not overwrite:
+        raise TruesightError(f"output exists: {dst} (use -y to overwrite)")
+    parent = dst.parent
+    if not parent.is_dir():
+        raise TruesightError(f"output folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise TruesightError(f"output folder is not writable: {parent}")

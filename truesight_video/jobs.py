@@ -10,7 +10,8 @@ from typing import Any, Callable
 
 from .errors import TruesightError, first_line
 from .options import EncodeSettings, SharpenOptions
-from .pipeline import Stats, check_output, sharpen_video
+from .fsutil import check_output
+from .pipeline import Stats, sharpen_video
 from .stills import IMAGE_EXTS, is_image, read_rgb, to_tensor, to_uint8, write_rgb
 
 log = logging.getLogger("truesight_video")

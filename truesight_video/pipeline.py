@@ -19,7 +19,7 @@ from .checkpoint import load_model, model_label
 from .colour import info_spec
 from .engine import Sharpener, cpu_workers, default_batch_size, resolve_device
 from .errors import TruesightError, first_line
-from .fsutil import atomic_path
+from .fsutil import atomic_path, check_output
 from .media import Frame, VideoReader, VideoWriter
 from .options import SharpenOptions
 
@@ -85,21 +85,6 @@ def _get(q: queue.Queue, stop: threading.Event) -> Any:
             return q.get(timeout=0.1)
         except queue.Empty:
             continue
-
-
-def check_output(src: Path, dst: Path, overwrite: bool) -> None:
-    """Refuse outputs that would lose data or cannot be written."""
-    if dst.exists() and src.exists() and os.path.samefile(src, dst) or dst.resolve() == src.resolve():
-        raise TruesightError(f"output would overwrite the input: {dst}")
-    if dst.is_dir():
-        raise TruesightError(f"output is a directory: {dst}")
-    if dst.exists() and not overwrite:
-        raise TruesightError(f"output exists: {dst} (use -y to overwrite)")
-    parent = dst.parent
-    if not parent.is_dir():
-        raise TruesightError(f"output folder does not exist: {parent}")
-    if not os.access(parent, os.W_OK):
-        raise TruesightError(f"output folder is not writable: {parent}")
 
 
 def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, options: SharpenOptions | None = None, *,
