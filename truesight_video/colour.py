@@ -67,7 +67,9 @@ def yuv_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, spec: ColourSp
     kg = 1.0 - kr - kb
     yo, ys, co, cs = _scales(spec)
     h, w = y.shape[-2:]
-    dtype = torch.float32 if y.device.type == "cpu" else torch.float16
+    # fp16 holds every code of 8-bit video (and halves the GPU's traffic); above 2048 it skips integers,
+    # so 10- and 12-bit codes would move before any sharpening
+    dtype = torch.float32 if y.device.type == "cpu" or spec.bits > 8 else torch.float16
     yf = (y.to(dtype) - yo) / ys
     cb = (u.to(dtype) - co) / cs
     cr = (v.to(dtype) - co) / cs
