@@ -153,17 +153,19 @@ class Sharpener:
 
     @torch.inference_mode()
     def sharpen_rgb(self, x: torch.Tensor) -> torch.Tensor:
-        """Sharpen float RGB (B,3,H,W) in [0,1] on the engine's device; returns the same dtype."""
-        x = x.to(self.device, self.dtype)
+        """Sharpen float RGB (B,3,H,W) in [0,1] on the engine's device; returns x's dtype."""
+        x = x.to(self.device)
+        xm = x.to(self.dtype)
         with _cudnn_autotune() if self.cuda else contextlib.nullcontext():
             if self.tile:
-                y = run_tiled(lambda t: run(self.model, t, self.numerics), x, self.tile, self.overlap)
+                y = run_tiled(lambda t: run(self.model, t, self.numerics), xm, self.tile, self.overlap)
             else:
-                y = run(self.model, x, self.numerics)
-        y = y.to(x.dtype)
+                y = run(self.model, xm, self.numerics)
         if self.strength < 1.0:
-            y = x + self.strength * (y - x)
-        return y
+            # the blend adds the model's correction to the input as given, not as rounded for the model:
+            # fp16 holds 8-bit codes exactly but not 12-bit ones, and strength 0 must give the input back
+            return x + self.strength * (y.to(x.dtype) - xm.to(x.dtype))
+        return y.to(x.dtype)
 
     def sharpen_next(self, x: torch.Tensor) -> torch.Tensor:
         """Sharpen the next frames of a stream (float RGB (B,3,H,W) in [0,1]), in order, with the
