@@ -100,6 +100,17 @@ def test_strength_zero_is_identity(tmp_path):
         assert psnr(x[0], y[0]) >= 45
 
 
+@pytest.mark.parametrize("audio", [0, 1])
+def test_a_short_duration_does_not_decode_the_rest_of_the_clip(tmp_path, audio):
+    # a 0.2 s excerpt of a video-only clip decoded every frame after it (500 here; with audio, 249)
+    from truesight_video.media import VideoReader
+
+    src = make_clip(tmp_path / "long.mkv", frames=500, size=(32, 24), audio=audio)
+    with VideoReader(src, start=0.0, duration=0.2) as r:
+        frames = [f for f in r if not isinstance(f, av.Packet)]
+        assert len(frames) == 5 and r.packets < 20, r.packets
+
+
 def test_start_and_duration_cut_video_and_audio(tmp_path):
     src = make_clip(tmp_path / "in.mkv", frames=25, rate=25)
     dst = tmp_path / "part.mkv"

@@ -177,6 +177,7 @@ class VideoReader:
             self.discarded = 0  # video packets an edit list hides: the container counts them, players do not
             self.packets = 0
             self._last_pts: int | None = None
+            self._video_done = False  # past --duration's end: later video packets are not decoded
             self._pending: deque = deque()
             self._demux = self._demux_all()
             if start > 0:
@@ -249,6 +250,8 @@ class VideoReader:
             if packet.stream.index != vs.index:
                 yield "packet", packet
                 continue
+            if self._video_done:
+                continue
             if packet.size:
                 if packet.is_discard:
                     self.discarded += 1
@@ -292,7 +295,9 @@ class VideoReader:
                     continue
                 out = self._video_frame(obj)
                 if out is False:
-                    video_done = True
+                    video_done = self._video_done = True
+                    if not self.layout.others:  # nothing else to copy up to the end: the rest is not read
+                        break
                 elif out is not None:
                     last_time = out.time
                     yield out
