@@ -306,6 +306,30 @@ def test_still_image(tmp_path):
     assert out.shape == img.shape and not np.array_equal(out, img)
 
 
+def test_still_images_keep_alpha_depth_and_greyness(tmp_path):
+    # alpha was dropped, 16-bit written as 8-bit and grey images as colour
+    import cv2
+    import numpy as np
+    from media_factory import rgb_content
+
+    base = rgb_content(0, 50, 40)[..., ::-1]  # BGR float in [0,1]
+    alpha = np.tile(np.linspace(0, 65535, 50), (40, 1)).round().astype(np.uint16)
+    rgba16 = np.concatenate([(base * 65535).round().astype(np.uint16), alpha[..., None]], axis=2)
+    cv2.imwrite(str(tmp_path / "logo.png"), rgba16)
+    cv2.imwrite(str(tmp_path / "grey.png"), (base[..., 1] * 255).round().astype(np.uint8))
+    r = run("sharpen", tmp_path / "logo.png", tmp_path / "grey.png", "-q")
+    assert r.exit_code == 0, r.output
+    out = cv2.imread(str(tmp_path / "logo.sharp.png"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == np.uint16 and out.shape == (40, 50, 4)
+    assert np.array_equal(out[..., 3], alpha) and not np.array_equal(out[..., :3], rgba16[..., :3])
+    grey = cv2.imread(str(tmp_path / "grey.sharp.png"), cv2.IMREAD_UNCHANGED)
+    assert grey.shape == (40, 50) and grey.dtype == np.uint8
+    r = run("sharpen", tmp_path / "logo.png", "-o", tmp_path / "sbs.png", "--side-by-side", "-q")
+    sbs = cv2.imread(str(tmp_path / "sbs.png"), cv2.IMREAD_UNCHANGED)
+    assert r.exit_code == 0 and sbs.shape == (40, 100, 4) and sbs.dtype == np.uint8
+    assert np.array_equal(sbs[..., 3], np.concatenate([(alpha / 257).round().astype(np.uint8)] * 2, axis=1))
+
+
 def test_models_and_version():
     r = run("models")
     assert r.exit_code == 0 and "unsharp-placeholder" in r.stdout

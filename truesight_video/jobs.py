@@ -4,15 +4,17 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
+
+import numpy as np
 
 from .errors import TruesightError, first_line
 from .options import EncodeSettings, SharpenOptions
 from .fsutil import check_output
 from .pipeline import Stats, sharpen_video
-from .stills import IMAGE_EXTS, is_image, read_rgb, to_tensor, to_uint8, write_rgb
+from .stills import IMAGE_EXTS, is_image, read_still, to_tensor, to_uint8_rgb, write_still
 
 log = logging.getLogger("truesight_video")
 
@@ -89,14 +91,17 @@ def sharpen_image(src: Path, dst: Path, options: SharpenOptions, model: Any = No
     eng = options.engine
     dev = resolve_device(eng.device)
     t0 = time.perf_counter()
-    rgb = read_rgb(src)
+    still = read_still(src)
+    rgb = still.rgb
     net = model if model is not None else load_model(eng.weights, dev)
     with Sharpener(net, dev, precision=eng.precision, strength=eng.strength, tile=eng.tile,
                    frame_size=(rgb.shape[1], rgb.shape[0]), backend=eng.backend) as engine:
-        out = to_uint8(engine.sharpen_rgb(to_tensor(rgb)))
-    if options.side_by_side:
-        out = compose(rgb, out, "side")
-    write_rgb(dst, out)
+        sharp = engine.sharpen_rgb(to_tensor(rgb))[0].float().permute(1, 2, 0).cpu().numpy()
+    if options.side_by_side:  # the labels are drawn in 8 bits
+        sharp = compose(to_uint8_rgb(rgb), to_uint8_rgb(sharp), "side").astype(np.float32) / 255.0
+        still = replace(still, bits=8)
+    write_still(dst, sharp, still)
+    out = sharp
     s = time.perf_counter() - t0
     return Stats(frames=1, seconds=s, fps=1 / s, output=str(dst), width=out.shape[1], height=out.shape[0],
                  device=str(dev), model=model_label(eng.weights), precision=engine.numerics.precision,

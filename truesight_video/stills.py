@@ -1,7 +1,9 @@
 """Still images in, sharpened still images out (OpenCV's codecs only, never its GUI)."""
 from __future__ import annotations
 
+import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,8 @@ import torch
 
 from .errors import TruesightError
 from .fsutil import atomic_path
+
+log = logging.getLogger("truesight_video")
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -55,11 +59,84 @@ def _write_params(path: Path) -> list[int]:
     return []
 
 
+@dataclass(frozen=True)
+class Still:
+    """A still image as the model takes it (RGB float in [0,1]) and what its file has besides: an alpha
+    plane kept as is, 16-bit depth, or a single grey channel, so the output is written the same way."""
+
+    rgb: np.ndarray  # HxWx3 float32
+    alpha: np.ndarray | None
+    bits: int
+    gray: bool
+
+
+LOSSY_8BIT = {".jpg", ".jpeg"}  # formats OpenCV writes at 8 bits without alpha
+
+
+def read_still(path: str | os.PathLike) -> Still:
+    """Read an image for sharpening, keeping its alpha, bit depth and greyness."""
+    import cv2
+
+    p = Path(path)
+    if not p.is_file():
+        raise TruesightError(f"image not found: {path}")
+    img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise TruesightError(f"not a readable image: {path}")
+    if img.dtype not in (np.uint8, np.uint16):
+        raise TruesightError(f"{path}: {img.dtype} images are not supported (8- or 16-bit only)")
+    top = 65535.0 if img.dtype == np.uint16 else 255.0
+    gray = img.ndim == 2 or img.shape[2] == 1
+    alpha = img[..., 3].copy() if img.ndim == 3 and img.shape[2] == 4 else None
+    if gray:
+        bgr = np.repeat(img.reshape(img.shape[0], img.shape[1], 1), 3, axis=2)
+    else:
+        bgr = img[..., :3]
+    rgb = np.ascontiguousarray(bgr[..., ::-1], dtype=np.float32) / top
+    return Still(rgb, alpha, 16 if img.dtype == np.uint16 else 8, gray)
+
+
+def write_still(path: str | os.PathLike, rgb: np.ndarray, like: Still) -> None:
+    """Write float RGB in [0,1] atomically as `like` was stored (alpha re-attached, depth, grey), as far
+    as the output format allows (JPEG: 8-bit, no alpha; said in a warning)."""
+    import cv2
+
+    p = Path(path)
+    eight = p.suffix.lower() in LOSSY_8BIT or like.bits == 8
+    if p.suffix.lower() in LOSSY_8BIT and (like.bits == 16 or like.alpha is not None):
+        log.warning("%s: JPEG holds 8 bits and no alpha; written without them", p.name)
+    top, dtype = (255.0, np.uint8) if eight else (65535.0, np.uint16)
+    out = np.clip(rgb, 0.0, 1.0)
+    if like.gray:
+        out = cv2.cvtColor(out.astype(np.float32), cv2.COLOR_RGB2GRAY)[..., None]
+    else:
+        out = out[..., ::-1]
+    out = (out * top).round().astype(dtype)
+    alpha = like.alpha
+    if alpha is not None and p.suffix.lower() not in LOSSY_8BIT:
+        if alpha.shape[1] != out.shape[1]:  # side by side: the alpha of both halves
+            alpha = np.concatenate([alpha] * (out.shape[1] // alpha.shape[1]), axis=1)
+        if alpha.dtype != dtype:
+            alpha = (alpha.astype(np.float32) * (top / (65535.0 if alpha.dtype == np.uint16 else 255.0))).round().astype(dtype)
+        if like.gray:
+            out = np.repeat(out, 3, axis=2)
+        out = np.concatenate([out, alpha[..., None]], axis=2)
+    with atomic_path(p) as tmp:
+        if not cv2.imwrite(str(tmp), np.ascontiguousarray(out), _write_params(p)):
+            raise TruesightError(f"cannot write image {path}")
+
+
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    """HxWx3 uint8 -> 1x3xHxW float in [0,1]."""
-    return torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+    """HxWx3 uint8 (or float in [0,1]) -> 1x3xHxW float in [0,1]."""
+    t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0).float()
+    return t.div_(255.0) if rgb.dtype == np.uint8 else t
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """1x3xHxW float in [0,1] -> HxWx3 uint8."""
     return x[0].float().clamp(0, 1).mul(255.0).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def to_uint8_rgb(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 float in [0,1] -> uint8."""
+    return (np.clip(rgb, 0.0, 1.0) * 255.0).round().astype(np.uint8)
