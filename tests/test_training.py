@@ -411,7 +411,7 @@ def test_multiscale_arch_trains_exports_and_loads(gopro, tmp_path):
     m = load_model(dst)
     assert type(m).__name__ == "MultiScaleStudent" and m.config.dc_window == 16
     assert read_checkpoint(dst)["meta"]["arch"] == "MultiScaleStudent"
-    r = CliRunner().invoke(main, ["export", str(out / "last.pt"), str(dst), "--dc-window", "12"])
+    r = CliRunner().invoke(main, ["export", str(out / "last.pt"), str(dst), "--dc-window", "12", "-y"])
     assert r.exit_code != 0 and "multiple of 8" in r.output
 
 
