@@ -302,3 +302,37 @@ def test_auto_tile_runs_whole_4k_frames_on_a_gpu_with_room_and_tiles_elsewhere()
     assert auto_tile("cpu", 3840, 2160, 1) == AUTO_TILE  # on a CPU tiles halve memory at equal speed
     assert auto_tile("cpu", 1920, 1080, 1) is None
     assert auto_tile("cuda", 1920, 1080, 8, free_bytes=1 * gib) is None  # up to 1440p never tiled
+
+
+def _rgb_clip(path, codec: str, pix_fmt: str, size=(64, 48), frames=2):
+    from fractions import Fraction
+
+    w, h = size
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:] = (200, 60, 30)
+    rgb[:, w // 2:] = (20, 180, 240)
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream(codec, rate=25)
+        vs.width, vs.height, vs.pix_fmt = w, h, pix_fmt
+        for i in range(frames):
+            f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt)
+            f.pts, f.time_base = i, Fraction(1, 25)
+            c.mux(vs.encode(f))
+        c.mux(vs.encode(None))
+    return path, rgb
+
+
+@pytest.mark.parametrize("codec,pix_fmt,suffix,size,encoder", [
+    ("png", "rgb24", ".mov", (64, 48), None), ("png", "rgb24", ".mov", (1280, 720), None),
+    ("ffv1", "bgr0", ".mkv", (64, 48), None), ("png", "rgb24", ".mp4", (64, 48), "libx264")])
+def test_clips_stored_as_rgb_keep_their_colours(tmp_path, codec, pix_fmt, suffix, size, encoder):
+    # PNG/QuickTime RLE/FFV1-RGB clips (screen recordings, edit intermediates) came out with their
+    # colours shifted: made YUV with swscale's BT.601 limited, decoded as BT.709 full, made RGB again as
+    # limited; as H.264 the RGB tag was copied, so players read the YUV as GBR ((200,60,30) -> (200,98,89))
+    src, rgb = _rgb_clip(tmp_path / f"in{suffix}", codec, pix_fmt, size)
+    dst = tmp_path / f"out{suffix}"
+    sharpen_video(src, dst, model=Identity(), device="cpu", progress=False, **({"codec": encoder} if encoder else {}))
+    with av.open(str(dst)) as c:
+        f = next(c.decode(video=0))
+        out = f.to_ndarray(format="rgb24")
+    assert np.abs(out.astype(int) - rgb).max() <= 2, (out[0, 0], out[0, -1])

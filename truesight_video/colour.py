@@ -48,9 +48,24 @@ def resolve_spec(colorspace: int, color_range: int, height: int, bits: int, pix_
     return ColourSpec(matrix=matrix, full_range=full, bits=bits)
 
 
+# A stream stored as RGB (PNG, QuickTime RLE, FFV1 bgr0) is converted to YUV by us, with this matrix at
+# full range (no codes lost), and back the same way; its own tags say nothing about YUV
+RGB_WORK_MATRIX = BT709
+# FFmpeg AVColorSpace -> swscale's SWS_CS_* (what VideoFrame.reformat takes)
+SWS_MATRIX = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
+
+
 def info_spec(info: object) -> ColourSpec:
-    """resolve_spec for anything carrying a stream's colorspace, color_range, height, bits, work_fmt."""
+    """resolve_spec for anything carrying a stream's colorspace, color_range, height, bits, work_fmt
+    (and rgb: stored as RGB, so its work planes are ours, BT.709 full range)."""
+    if getattr(info, "rgb", False):
+        return ColourSpec(matrix=RGB_WORK_MATRIX, full_range=True, bits=info.bits)  # type: ignore[attr-defined]
     return resolve_spec(info.colorspace, info.color_range, info.height, info.bits, info.work_fmt)  # type: ignore[attr-defined]
+
+
+def sws_args(spec: ColourSpec) -> tuple[int, int]:
+    """(swscale matrix, range) for VideoFrame.reformat's colorspace and color_range arguments."""
+    return SWS_MATRIX.get(spec.matrix, 1), RANGE_FULL if spec.full_range else RANGE_LIMITED
 
 
 def _scales(spec: ColourSpec) -> tuple[float, float, float, float]:

@@ -11,6 +11,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from ..colour import RANGE_FULL, RGB_WORK_MATRIX
 from ..errors import ParameterError, first_line
 from ..options import NAMED_PRESETS, EncodeSettings
 from .layout import VideoInfo
@@ -141,14 +142,21 @@ def _options(codec: str, info: VideoInfo, settings: EncodeSettings) -> tuple[dic
     return {}, None
 
 
+def output_tags(info: VideoInfo, pix_fmt: str) -> tuple[int, int]:
+    """(color_range, colorspace) for the output: the input's, except that YUV made from an RGB input is
+    tagged with the matrix and range we made it with (its RGB tag would make players read it as GBR)."""
+    if info.rgb and not av.VideoFormat(pix_fmt).is_rgb:
+        return RANGE_FULL, RGB_WORK_MATRIX
+    return info.color_range, info.colorspace
+
+
 def configure(vs: av.VideoStream, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> None:
     """Set up an output video stream for an encoding (used for the trial and for the real file)."""
     vs.width, vs.height, vs.pix_fmt = width, height, enc.pix_fmt
     vs.time_base = info.time_base
     cc = vs.codec_context
     cc.time_base = enc.time_base
-    cc.color_range = info.color_range
-    cc.colorspace = info.colorspace
+    cc.color_range, cc.colorspace = output_tags(info, enc.pix_fmt)
     cc.color_primaries = info.color_primaries
     cc.color_trc = info.color_trc
     if info.sample_aspect_ratio:

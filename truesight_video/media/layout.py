@@ -42,6 +42,7 @@ class VideoInfo:
     disposition: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
     audio_streams: int = 0
+    rgb: bool = False  # stored as RGB: the work planes are YUV we make (colour.info_spec says how)
 
     @property
     def chroma_shape(self) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from typing import Any
 import av
 import numpy as np
 
+from ..colour import ColourSpec, info_spec, sws_args
 from ..errors import ParameterError, TruesightError, first_line
 from .layout import Layout, OtherStream, VideoInfo
 
@@ -71,12 +72,17 @@ def plane_dtype(frame: av.VideoFrame) -> np.dtype:
     return np.dtype(np.uint8) if frame.format.components[0].bits <= 8 else np.dtype("<u2")
 
 
-def frame_planes(frame: av.VideoFrame, work_fmt: str) -> tuple[np.ndarray, ...]:
+def frame_planes(frame: av.VideoFrame, work_fmt: str, spec: ColourSpec | None = None) -> tuple[np.ndarray, ...]:
     """A decoded frame's Y, U, V planes as numpy views (reformatting only if not native); the views
-    keep the frame alive, so nothing is copied until the batch is assembled."""
+    keep the frame alive, so nothing is copied until the batch is assembled. An RGB frame becomes YUV
+    with spec's matrix and range (swscale's default, BT.601 limited, would not be what we decode)."""
     name = frame.format.name
     if name != work_fmt and YUVJ.get(name) != work_fmt:
-        frame = frame.reformat(format=work_fmt)
+        if frame.format.is_rgb and spec is not None:
+            matrix, rng = sws_args(spec)
+            frame = frame.reformat(format=work_fmt, dst_colorspace=matrix, dst_color_range=rng)
+        else:
+            frame = frame.reformat(format=work_fmt)
     dtype = plane_dtype(frame)
     return tuple(_plane_view(p, dtype) for p in frame.planes[:3])
 
@@ -151,7 +157,7 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
         sample_aspect_ratio=Fraction(sar) if sar and sar.numerator else None, bit_rate=cc.bit_rate or 0,
         b_frames=bool(cc.has_b_frames),
         disposition=int(vs.disposition), metadata=dict(vs.metadata),
-        audio_streams=len(container.streams.audio))
+        audio_streams=len(container.streams.audio), rgb=first.format.is_rgb)
 
 
 class VideoReader:
@@ -193,6 +199,7 @@ class VideoReader:
             if info.width == 0 or info.height == 0:
                 raise TruesightError(f"video stream of {self.path} has no size (codec {info.codec!r})")
             self.info = info
+            self._spec = info_spec(info)
             others = tuple(_other(s) for s in self.container.streams if s.index != self.stream.index)
             chapters = tuple(self.container.chapters()) if hasattr(self.container, "chapters") else ()
             self.layout = Layout(video=info, others=others, metadata=dict(self.container.metadata),
@@ -338,7 +345,7 @@ class VideoReader:
             pts = (self._last_pts + self._step) if self._last_pts is not None else 0
         self._last_pts = pts
         self.decoded += 1
-        return Frame(frame_planes(frame, self.info.work_fmt), pts - self._offset(self.stream), t)
+        return Frame(frame_planes(frame, self.info.work_fmt, self._spec), pts - self._offset(self.stream), t)
 
     def _other_packet(self, packet: av.Packet) -> av.Packet | None:
         if packet.size == 0:

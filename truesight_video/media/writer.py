@@ -10,10 +10,10 @@ import os
 import av
 import numpy as np
 
-from ..colour import OutputPlanes
+from ..colour import OutputPlanes, info_spec, sws_args
 from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
-from .encoders import configure, plan_video
+from .encoders import configure, output_tags, plan_video
 from .layout import Layout, OtherStream
 from .reader import YUVJ, planes_frame, work_format
 
@@ -96,6 +96,7 @@ class VideoWriter:
         self.video = vs
         self.codec = self.encoding.codec
         self.pix_fmt = self.encoding.pix_fmt
+        self.spec = info_spec(info)
         # the planes to be handed: the encoder's own layout where the engine can make it (so no swscale
         # resampling sits between the model and the encoder), else 4:4:4 at the encoder's depth
         self.work_fmt = work_format(self.pix_fmt)[0]
@@ -169,13 +170,14 @@ class VideoWriter:
         input's time base."""
         same = YUVJ.get(self.pix_fmt, self.pix_fmt) == self.work_fmt  # a yuvj twin has the same planes
         frame = planes_frame(planes, self.pix_fmt if same else self.work_fmt)
-        if not same:
-            frame = frame.reformat(format=self.pix_fmt)
+        if not same:  # with the matrix and range the planes are in (swscale would assume BT.601 limited)
+            matrix, rng = sws_args(self.spec)
+            frame = frame.reformat(format=self.pix_fmt, src_colorspace=matrix, src_color_range=rng,
+                                   dst_colorspace=matrix, dst_color_range=rng)
         frame.pts = pts
         frame.time_base = self.info.time_base
         # some encoders (ProRes) write the frame's own tags, others the stream's: set both alike
-        frame.color_range = self.info.color_range
-        frame.colorspace = self.info.colorspace
+        frame.color_range, frame.colorspace = output_tags(self.info, self.pix_fmt)
         frame.color_primaries = self.info.color_primaries
         frame.color_trc = self.info.color_trc
         self.out.mux(self.video.encode(frame))
