@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -108,6 +109,15 @@ def cached_rgb(path: Path) -> np.ndarray:
     a = read_rgb(path)
     a.setflags(write=False)
     return a
+
+
+def unique_name(name: str, taken: Container[str]) -> str:
+    """name, or name_2, name_3... the first not in taken (two roots or sources named alike)."""
+    k, candidate = 1, name
+    while candidate in taken:
+        k += 1
+        candidate = f"{name}_{k}"
+    return candidate
 
 
 def check_same_size(blurry: np.ndarray, sharp: np.ndarray, pair: Pair) -> None:

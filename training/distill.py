@@ -11,7 +11,7 @@ import torch
 
 from ..errors import ParameterError, TruesightError
 from ..stills import IMAGE_EXTS, is_image, read_rgb, to_tensor, to_uint8
-from .data import frame_key
+from .data import frame_key, unique_name
 from .synth import claim_sequences, write_pair
 
 
@@ -58,10 +58,7 @@ def distill(sources: list[str | os.PathLike], out: str | os.PathLike, teacher: t
             raise TruesightError(f"--from not found: {src}")
     seqs: list[str] = []
     for src in paths:  # a/x.png and b/x.png would write the same sequence: the second gets DIST_x_2
-        name, k = f"DIST_{src.stem}", 1
-        while (f"{name}_{k}" if k > 1 else name) in seqs:
-            k += 1
-        seqs.append(f"{name}_{k}" if k > 1 else name)
+        seqs.append(unique_name(f"DIST_{src.stem}", seqs))
     claim_sequences(root, seqs, overwrite)
     written = 0
     for src, seq in zip(paths, seqs):

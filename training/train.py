@@ -22,7 +22,8 @@ from ..engine import resolve_device
 from ..errors import ParameterError, TruesightError, first_line
 from ..model import build_student, config_fields, count_params
 from ..numerics import train_numerics
-from .data import EpochSampler, Pair, add_input_noise, find_pairs, holdout_last, sample_batch, sharded_batch
+from .data import (EpochSampler, Pair, add_input_noise, find_pairs, holdout_last, sample_batch, sharded_batch,
+                   unique_name)
 from .evaluate import evaluate_pairs, one_input_per_frame
 from .losses import LossConfig, ProductLoss
 
@@ -92,15 +93,6 @@ RUN_FILES = ("last.pt", "best.pt", "train_log.csv", "train_log.png")
 # what --resume may change: how long to go on and how to show it; anything else would not continue the run
 RESUME_MAY_CHANGE = {"steps", "epochs", "max_minutes", "resume", "overwrite", "progress", "device", "precision",
                      "out", "init", "sampler", "val", "val_every", "val_max"}
-
-
-def _unique(name: str, taken: dict[str, Any]) -> str:
-    """name, or name_2, name_3... if a validation set of that name is already taken (two roots named alike)."""
-    k, candidate = 1, name
-    while candidate in taken:
-        k += 1
-        candidate = f"{name}_{k}"
-    return candidate
 
 
 def _check_resume(cfg: TrainConfig, was: dict[str, Any], last: Path) -> None:
@@ -262,12 +254,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             raise TruesightError(f"--val-last {cfg.val_last} leaves no training pairs in {root}")
         groups.append(train_pairs)
         if has_test:
-            val_sets[_unique(f"{Path(root).name}_test", val_sets)] = one_input_per_frame(
+            val_sets[unique_name(f"{Path(root).name}_test", val_sets)] = one_input_per_frame(
                 find_pairs([root], cfg.inputs, split="test"), cfg.inputs)
         elif held:
-            val_sets[_unique(f"{Path(root).name}_heldout", val_sets)] = one_input_per_frame(held, cfg.inputs)
+            val_sets[unique_name(f"{Path(root).name}_heldout", val_sets)] = one_input_per_frame(held, cfg.inputs)
     for root in cfg.val:
-        val_sets[_unique(Path(root).name, val_sets)] = one_input_per_frame(
+        val_sets[unique_name(Path(root).name, val_sets)] = one_input_per_frame(
             find_pairs([root], cfg.inputs, split="test"), cfg.inputs)
     mix = list(cfg.mix) or [1.0] * len(groups)
     if len(mix) != len(groups):
