@@ -330,6 +330,28 @@ def test_still_images_keep_alpha_depth_and_greyness(tmp_path):
     assert np.array_equal(sbs[..., 3], np.concatenate([(alpha / 257).round().astype(np.uint8)] * 2, axis=1))
 
 
+def test_a_phone_photo_is_sharpened_upright(tmp_path):
+    # reading with alpha and depth kept (IMREAD_UNCHANGED) ignored the EXIF orientation
+    import struct
+
+    import cv2
+    import numpy as np
+    from media_factory import rgb_content
+
+    img = (rgb_content(0, 60, 40) * 255).astype(np.uint8)  # 40 rows, 60 columns, stored landscape
+    ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    # a minimal EXIF block: one IFD entry, Orientation (0x0112) = 6, "rotate 90 degrees clockwise to show"
+    tiff = b"MM\x00\x2a" + struct.pack(">I", 8) + struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0) \
+        + struct.pack(">I", 0)
+    app1 = b"Exif\x00\x00" + tiff
+    data = jpg.tobytes()
+    (tmp_path / "phone.jpg").write_bytes(data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:])
+    assert cv2.imread(str(tmp_path / "phone.jpg")).shape == (60, 40, 3)  # what viewers show
+    r = run("sharpen", tmp_path / "phone.jpg", "-q")
+    assert r.exit_code == 0, r.output
+    assert cv2.imread(str(tmp_path / "phone.sharp.jpg"), cv2.IMREAD_UNCHANGED).shape == (60, 40, 3)
+
+
 def test_models_and_version():
     r = run("models")
     assert r.exit_code == 0 and "unsharp-placeholder" in r.stdout

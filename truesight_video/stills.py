@@ -71,6 +71,7 @@ class Still:
 
 
 LOSSY_8BIT = {".jpg", ".jpeg"}  # formats OpenCV writes at 8 bits without alpha
+ALPHA_EXTS = {".png", ".webp", ".tif", ".tiff", ".bmp"}
 
 
 def read_still(path: str | os.PathLike) -> Still:
@@ -80,9 +81,15 @@ def read_still(path: str | os.PathLike) -> Still:
     p = Path(path)
     if not p.is_file():
         raise TruesightError(f"image not found: {path}")
-    img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    # ANYDEPTH | ANYCOLOR keeps 16 bits and grey and turns a phone photo upright by its EXIF orientation;
+    # only UNCHANGED keeps alpha, and it ignores the orientation: used where a fourth channel is there
+    img = cv2.imread(str(p), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if img is None:
         raise TruesightError(f"not a readable image: {path}")
+    if p.suffix.lower() in ALPHA_EXTS:
+        full = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+        if full is not None and full.ndim == 3 and full.shape[2] == 4:
+            img = full
     if img.dtype not in (np.uint8, np.uint16):
         raise TruesightError(f"{path}: {img.dtype} images are not supported (8- or 16-bit only)")
     top = 65535.0 if img.dtype == np.uint16 else 255.0
