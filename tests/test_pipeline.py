@@ -336,3 +336,11 @@ def test_clips_stored_as_rgb_keep_their_colours(tmp_path, codec, pix_fmt, suffix
         f = next(c.decode(video=0))
         out = f.to_ndarray(format="rgb24")
     assert np.abs(out.astype(int) - rgb).max() <= 2, (out[0, 0], out[0, -1])
+
+
+def test_an_alpha_channel_that_is_dropped_is_said(tmp_path, caplog):
+    # transparency was lost without a word (the output written opaque)
+    src, _ = _rgb_clip(tmp_path / "in.mov", "png", "rgba")
+    with caplog.at_level("WARNING", logger="truesight_video"):
+        sharpen_video(src, tmp_path / "out.mov", model=Identity(), device="cpu", progress=False)
+    assert any("alpha channel" in r.getMessage() and "opaque" in r.getMessage() for r in caplog.records)

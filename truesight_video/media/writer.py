@@ -93,6 +93,8 @@ class VideoWriter:
         if info.hdr:
             log.warning("HDR input (%s): colour tags are kept, mastering/light-level metadata is not copied",
                         "PQ" if info.color_trc == 16 else "HLG")
+        if any(c.is_alpha for c in av.VideoFormat(info.pix_fmt).components):
+            log.warning("%s has an alpha channel: the output is opaque (transparency is not carried)", info.pix_fmt)
         self.video = vs
         self.codec = self.encoding.codec
         self.pix_fmt = self.encoding.pix_fmt
