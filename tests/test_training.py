@@ -520,6 +520,7 @@ def test_resume_refuses_an_option_that_would_change_the_run(gopro, tmp_path):
         train(_cfg(gopro, out, steps=4, resume=True, width=16))
     with pytest.raises(TruesightError, match="do not fit a StudentCNN_v3"):
         train(_cfg(gopro, tmp_path / "other", steps=1, width=16, init=str(out / "last.pt")))
+    assert not (tmp_path / "other").exists()  # a run that fails to start leaves no empty --out behind
     train(_cfg(gopro, out, steps=4, resume=True, val_every=4))  # more steps: the one thing meant to change
     assert read_checkpoint(out / "last.pt")["step"] == 4
 

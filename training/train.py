@@ -234,14 +234,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         rank, world, device = 0, 1, resolve_device(cfg.device)
     main_rank = rank == 0
     out = Path(cfg.out)
-    if not cfg.resume and (out / "last.pt").exists():
-        if not cfg.overwrite:
-            raise TruesightError(f"{out} already holds a run (last.pt): --resume continues it, -y starts over there")
-        if main_rank:
-            for old in [*out.glob("step_*.pt"), *out.glob("epoch_*.pt"), *(out / n for n in RUN_FILES)]:
-                old.unlink(missing_ok=True)  # else the old run's checkpoints would sit among the new one's
-    if main_rank:
-        out.mkdir(parents=True, exist_ok=True)
+    starting_over = not cfg.resume and (out / "last.pt").exists()
+    if starting_over and not cfg.overwrite:
+        raise TruesightError(f"{out} already holds a run (last.pt): --resume continues it, -y starts over there")
 
     # data: one sampling group per --data root. A root with its own test/ split validates on it;
     # one without (a single real sequence) gives up the last --val-last frames of each sequence.
@@ -292,6 +287,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if was != world and main_rank:
             log.warning("--resume: %s was trained by %d processes, now %d: the data order differs from a straight run",
                         last, was, world)
+    # only now, with the data and weights checked: a run that fails to start leaves --out as it was
+    if main_rank:
+        if starting_over:
+            for old in [*out.glob("step_*.pt"), *out.glob("epoch_*.pt"), *(out / n for n in RUN_FILES)]:
+                old.unlink(missing_ok=True)  # else the old run's checkpoints would sit among the new one's
+        out.mkdir(parents=True, exist_ok=True)
     numerics = train_numerics(device, cfg.precision)
     if numerics.channels_last:
         model.to(memory_format=torch.channels_last)
