@@ -258,11 +258,6 @@ class Sharpener:
         if side_by_side:
             sharp = torch.cat((rgb.to(sharp.dtype), sharp), dim=-1)
         oy, ou, ov = rgb_to_yuv(sharp, out_spec, (ohc, owc))
-        if not side_by_side and out_spec == spec and (ohc, owc) == (hc, wc):
-            # the model's change added to the input's own codes: levels the RGB step clamps (limited-range
-            # video's super-whites and below-blacks) are kept, and what the model leaves alone is bit-exact
-            ry, ru, rv = rgb_to_yuv(rgb, spec, (hc, wc))
-            oy, ou, ov = ((p + o - r).clamp_(0, spec.max_code) for p, o, r in ((y, oy, ry), (u, ou, ru), (v, ov, rv)))
         if side_by_side and out_spec == spec and (ohc, -(-w // div[1])) == (hc, wc):
             # the same planes in as out: keep the original half bit-exact
             oy[..., :w], ou[..., :wc], ov[..., :wc] = y, u, v
