@@ -285,7 +285,6 @@ class VideoReader:
         return float(frame.pts * self.stream.time_base) - self.origin
 
     def __iter__(self) -> Iterator[Frame | av.Packet]:
-        video_done = False
         last_time = None
         items = iter(self._pending_then_live())
         try:
@@ -293,16 +292,16 @@ class VideoReader:
                 if kind == "packet":
                     packet = self._other_packet(obj)
                     if packet is None:
-                        if video_done and obj.pts is not None and self.end is not None:
+                        if self._video_done and obj.pts is not None and self.end is not None:
                             break
                         continue
                     yield packet
                     continue
-                if video_done:
+                if self._video_done:
                     continue
                 out = self._video_frame(obj)
                 if out is False:
-                    video_done = self._video_done = True
+                    self._video_done = True
                     if not self.layout.others:  # nothing else to copy up to the end: the rest is not read
                         break
                 elif out is not None:

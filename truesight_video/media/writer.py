@@ -99,6 +99,7 @@ class VideoWriter:
         self.codec = self.encoding.codec
         self.pix_fmt = self.encoding.pix_fmt
         self.spec = info_spec(info)
+        self.tags = output_tags(info, self.pix_fmt)  # (color_range, colorspace), as configure set them
         # the planes to be handed: the encoder's own layout where the engine can make it (so no swscale
         # resampling sits between the model and the encoder), else 4:4:4 at the encoder's depth
         self.work_fmt = work_format(self.pix_fmt)[0]
@@ -179,7 +180,7 @@ class VideoWriter:
         frame.pts = pts
         frame.time_base = self.info.time_base
         # some encoders (ProRes) write the frame's own tags, others the stream's: set both alike
-        frame.color_range, frame.colorspace = output_tags(self.info, self.pix_fmt)
+        frame.color_range, frame.colorspace = self.tags
         frame.color_primaries = self.info.color_primaries
         frame.color_trc = self.info.color_trc
         self.out.mux(self.video.encode(frame))
