@@ -344,3 +344,22 @@ def test_an_alpha_channel_that_is_dropped_is_said(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="truesight_video"):
         sharpen_video(src, tmp_path / "out.mov", model=Identity(), device="cpu", progress=False)
     assert any("alpha channel" in r.getMessage() and "opaque" in r.getMessage() for r in caplog.records)
+
+
+def test_levels_outside_the_nominal_range_survive(tmp_path):
+    # the RGB step clamps: super-whites (Y 236-254) and below-blacks (Y 1-15) of limited-range video came
+    # out at 235 / 16 even where the model changed nothing
+    from truesight_video.colour import ColourSpec
+    from truesight_video.engine import Sharpener
+
+    y = np.tile(np.linspace(1, 254, 48).round().astype(np.uint8), (32, 1))
+    u = np.full((16, 24), 128, np.uint8)
+    v = np.full((16, 24), 128, np.uint8)
+    spec = ColourSpec(matrix=1, full_range=False, bits=8)
+    for strength in (0.0, 1.0):
+        out = Sharpener(Identity(), torch.device("cpu"), strength=strength).submit([(y, u, v)], spec).result()[0]
+        assert np.array_equal(np.asarray(out[0]), y) and np.array_equal(np.asarray(out[1]), u)
+    side = Sharpener(Identity(), torch.device("cpu")).submit([(y, u, v)], spec, side_by_side=True).result()[0]
+    assert np.array_equal(np.asarray(side[0]), np.concatenate([y, y], axis=1))
+    sharp = Sharpener(UnsharpMask(amount=1.0), torch.device("cpu")).submit([(y, u, v)], spec).result()[0]
+    assert np.asarray(sharp[0]).max() > 235 and np.asarray(sharp[0]).min() < 16

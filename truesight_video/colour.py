@@ -99,6 +99,19 @@ def yuv_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, spec: ColourSp
     return torch.stack((r, g, b), 1).clamp_(0.0, 1.0)
 
 
+def luma_excess(y: torch.Tensor, spec: ColourSpec) -> torch.Tensor | None:
+    """How far limited-range luma codes lie beyond the nominal range (super-whites above, below-blacks
+    below), which RGB in [0,1] cannot hold; None for full range."""
+    if spec.full_range:
+        return None
+    lo, hi = 16 << (spec.bits - 8), 235 << (spec.bits - 8)
+    if y.device.type == "cpu":  # on CUDA the test would wait for the GPU; there the sums cost nothing
+        least, most = torch.aminmax(y)
+        if least >= lo and most <= hi:
+            return None
+    return y - y.clamp(lo, hi)
+
+
 def rgb_to_yuv(rgb: torch.Tensor, spec: ColourSpec, chroma_shape: tuple[int, int]) -> tuple[torch.Tensor, ...]:
     """Convert float RGB (B,3,H,W) to integer planes, chroma box-averaged down to chroma_shape."""
     kr, kb = _MATRICES[spec.matrix]

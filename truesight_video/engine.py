@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .colour import ColourSpec, OutputPlanes, rgb_to_yuv, yuv_to_rgb
+from .colour import ColourSpec, OutputPlanes, luma_excess, rgb_to_yuv, yuv_to_rgb
 from .errors import ParameterError
 from .model import run_tiled, tile_overlap
 from .numerics import choose, prepare, run
@@ -258,6 +258,13 @@ class Sharpener:
         if side_by_side:
             sharp = torch.cat((rgb.to(sharp.dtype), sharp), dim=-1)
         oy, ou, ov = rgb_to_yuv(sharp, out_spec, (ohc, owc))
+        excess = luma_excess(y, spec) if out_spec == spec else None
+        if excess is not None:
+            # the RGB step clamps limited-range video's super-whites and below-blacks (to 235 / 16 where the
+            # model changed nothing): put back how far beyond the range each input code lay; a few ms a frame
+            for x0 in ((0, w) if side_by_side else (0,)):
+                oy[..., x0:x0 + w] += excess
+            oy.clamp_(0, spec.max_code)
         if side_by_side and out_spec == spec and (ohc, -(-w // div[1])) == (hc, wc):
             # the same planes in as out: keep the original half bit-exact
             oy[..., :w], ou[..., :wc], ov[..., :wc] = y, u, v
