@@ -352,6 +352,61 @@ def test_a_phone_photo_is_sharpened_upright(tmp_path):
     assert cv2.imread(str(tmp_path / "phone.sharp.jpg"), cv2.IMREAD_UNCHANGED).shape == (60, 40, 3)
 
 
+def _icc_profile(size: int) -> bytes:
+    """A structurally valid RGB display profile of the given size (header, empty tag table, padding)."""
+    import struct
+
+    head = struct.pack(">I4sI4s4s4s", size, b"none", 0x02100000, b"mntr", b"RGB ", b"XYZ ") + bytes(12) + b"acsp"
+    head += bytes(64 - len(head)) + struct.pack(">I3i", 0, 0xF6D6, 0x10000, 0xD32D)
+    head += bytes(128 - len(head)) + struct.pack(">I", 0)
+    return head + bytes(size - len(head))
+
+
+def test_a_photo_keeps_its_colour_profile_and_exif(tmp_path):
+    # OpenCV writes neither: a wide-gamut phone photo lost its profile (shown as sRGB, washed out), and its
+    # EXIF; the EXIF kept must not turn the upright pixels a second time
+    import struct
+
+    import cv2
+    import numpy as np
+    from media_factory import rgb_content
+
+    from truesight_video.stillmeta import read_meta
+
+    img = (rgb_content(0, 60, 40) * 255).astype(np.uint8)
+    ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    make = b"PhoneCo\x00"
+    tiff = b"MM\x00\x2a" + struct.pack(">IH", 8, 2) + struct.pack(">HHII", 0x010F, 2, len(make), 38) \
+        + struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0) + struct.pack(">I", 0) + make
+    icc = _icc_profile(70_000)  # two APP2 segments in a JPEG
+    app1 = b"Exif\x00\x00" + tiff
+    segs = b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1
+    for n, part in enumerate((icc[:65519], icc[65519:]), 1):
+        body = b"ICC_PROFILE\x00" + bytes((n, 2)) + part
+        segs += b"\xff\xe2" + struct.pack(">H", len(body) + 2) + body
+    data = jpg.tobytes()
+    (tmp_path / "phone.jpg").write_bytes(data[:2] + segs + data[2:])
+    before = (tmp_path / "phone.jpg").read_bytes()
+    r = run("sharpen", tmp_path / "phone.jpg", "-q")
+    r2 = run("sharpen", tmp_path / "phone.jpg", "-o", tmp_path / "phone.png", "-q")
+    assert r.exit_code == 0 and r2.exit_code == 0, r.output + r2.output
+    assert (tmp_path / "phone.jpg").read_bytes() == before
+    for out in (tmp_path / "phone.sharp.jpg", tmp_path / "phone.png"):
+        meta = read_meta(out)
+        assert meta.icc == icc, out.name
+        assert meta.exif == tiff[:30] + struct.pack(">H", 1) + tiff[32:], out.name  # orientation 6 -> 1
+        assert cv2.imread(str(out)).shape == (60, 40, 3)  # shown upright, as the input was
+    # a PNG with alpha is read as stored, not turned: its orientation stays for the viewer to apply
+    rgba = np.concatenate([img, np.full((40, 60, 1), 200, np.uint8)], axis=2)
+    ok, png = cv2.imencode(".png", rgba)
+    png = png.tobytes()
+    chunk = b"eXIf" + tiff
+    (tmp_path / "logo.png").write_bytes(png[:33] + struct.pack(">I", len(tiff)) + chunk
+                                        + struct.pack(">I", __import__("zlib").crc32(chunk)) + png[33:])
+    assert run("sharpen", tmp_path / "logo.png", "-q").exit_code == 0
+    assert read_meta(tmp_path / "logo.sharp.png").exif == tiff
+
+
 def test_models_and_version():
     r = run("models")
     assert r.exit_code == 0 and "unsharp-placeholder" in r.stdout

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +11,7 @@ import torch
 
 from .errors import TruesightError
 from .fsutil import atomic_path
+from .stillmeta import StillMeta, read_meta, upright_exif, write_meta
 
 log = logging.getLogger("truesight_video")
 
@@ -62,12 +63,14 @@ def _write_params(path: Path) -> list[int]:
 @dataclass(frozen=True)
 class Still:
     """A still image as the model takes it (RGB float in [0,1]) and what its file has besides: an alpha
-    plane kept as is, 16-bit depth, or a single grey channel, so the output is written the same way."""
+    plane kept as is, 16-bit depth, a single grey channel, its colour profile and EXIF, so the output is
+    written the same way."""
 
     rgb: np.ndarray  # HxWx3 float32
     alpha: np.ndarray | None
     bits: int
     gray: bool
+    meta: StillMeta = StillMeta()  # its EXIF orientation describes rgb as held (1 once turned upright)
 
 
 LOSSY_8BIT = {".jpg", ".jpeg"}  # formats OpenCV writes at 8 bits without alpha
@@ -86,10 +89,14 @@ def read_still(path: str | os.PathLike) -> Still:
     img = cv2.imread(str(p), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if img is None:
         raise TruesightError(f"not a readable image: {path}")
+    upright = True
     if p.suffix.lower() in ALPHA_EXTS:
         full = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
         if full is not None and full.ndim == 3 and full.shape[2] == 4:
-            img = full
+            img, upright = full, False
+    meta = read_meta(p)
+    if upright and meta.exif is not None:
+        meta = replace(meta, exif=upright_exif(meta.exif))
     if img.dtype not in (np.uint8, np.uint16):
         raise TruesightError(f"{path}: {img.dtype} images are not supported (8- or 16-bit only)")
     top = 65535.0 if img.dtype == np.uint16 else 255.0
@@ -100,7 +107,7 @@ def read_still(path: str | os.PathLike) -> Still:
     else:
         bgr = img[..., :3]
     rgb = np.ascontiguousarray(bgr[..., ::-1], dtype=np.float32) / top
-    return Still(rgb, alpha, 16 if img.dtype == np.uint16 else 8, gray)
+    return Still(rgb, alpha, 16 if img.dtype == np.uint16 else 8, gray, meta)
 
 
 def write_still(path: str | os.PathLike, rgb: np.ndarray, like: Still) -> None:
@@ -131,6 +138,8 @@ def write_still(path: str | os.PathLike, rgb: np.ndarray, like: Still) -> None:
     with atomic_path(p) as tmp:
         if not cv2.imwrite(str(tmp), np.ascontiguousarray(out), _write_params(p)):
             raise TruesightError(f"cannot write image {path}")
+        if not like.meta.empty:
+            write_meta(tmp, like.meta)
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:

@@ -1,0 +1,155 @@
+"""A still's colour profile (ICC) and EXIF, read from a JPEG or PNG and written into the sharpened file
+(OpenCV writes neither): without the profile a wide-gamut phone photo is shown as sRGB, washed out."""
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+_JPEG_SOI = b"\xff\xd8"
+_PNG_SIG = b"\x89PNG\r\n\x1a\n"
+_EXIF_ID = b"Exif\x00\x00"
+_ICC_ID = b"ICC_PROFILE\x00"
+_ICC_CHUNK = 65519  # a JPEG segment holds 65,533 bytes; 14 go to the ICC marker and sequence numbers
+_ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True)
+class StillMeta:
+    """What a still's file says about its pixels besides their values."""
+
+    icc: bytes | None = None
+    exif: bytes | None = None  # the TIFF structure, without JPEG's 'Exif\\0\\0'
+
+    @property
+    def empty(self) -> bool:
+        return self.icc is None and self.exif is None
+
+
+def read_meta(path: str | Path) -> StillMeta:
+    """The ICC profile and EXIF of a JPEG or PNG (empty for other formats, or a file it cannot parse)."""
+    data = Path(path).read_bytes()
+    try:
+        if data.startswith(_JPEG_SOI):
+            return _jpeg_meta(data)
+        if data.startswith(_PNG_SIG):
+            return _png_meta(data)
+    except (struct.error, zlib.error, IndexError, ValueError):
+        pass  # metadata is a courtesy: a damaged header must not stop the pixels
+    return StillMeta()
+
+
+def write_meta(path: str | Path, meta: StillMeta) -> bool:
+    """Add meta to a JPEG or PNG that OpenCV just wrote (it has none of its own); False for other formats."""
+    p = Path(path)
+    data = p.read_bytes()
+    if data.startswith(_JPEG_SOI):
+        out = _jpeg_with(data, meta)
+    elif data.startswith(_PNG_SIG):
+        out = _png_with(data, meta)
+    else:
+        return False
+    p.write_bytes(out)
+    return True
+
+
+def upright_exif(exif: bytes) -> bytes | None:
+    """EXIF with its orientation tag set to 1, for pixels turned upright when read (a viewer that turned
+    them again would show them sideways); None where it cannot be parsed, so cannot be made safe."""
+    if len(exif) < 8 or exif[:2] not in (b"II", b"MM"):
+        return None
+    e = "<" if exif[:2] == b"II" else ">"
+    buf = bytearray(exif)
+    try:
+        (ifd,) = struct.unpack_from(e + "I", buf, 4)
+        (count,) = struct.unpack_from(e + "H", buf, ifd)
+        for k in range(count):
+            at = ifd + 2 + 12 * k
+            tag, kind = struct.unpack_from(e + "HH", buf, at)
+            if tag == _ORIENTATION and kind == 3:  # SHORT, held in the entry itself
+                struct.pack_into(e + "H", buf, at + 8, 1)
+    except struct.error:
+        return None
+    return bytes(buf)
+
+
+def _jpeg_segments(data: bytes):
+    """(marker, payload, start, end) of each header segment up to the scan."""
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xDA:  # start of scan: the pixels follow
+            return
+        (n,) = struct.unpack_from(">H", data, i + 2)
+        yield marker, data[i + 4:i + 2 + n], i, i + 2 + n
+        i += 2 + n
+
+
+def _jpeg_meta(data: bytes) -> StillMeta:
+    exif, icc = None, {}
+    for marker, payload, _, _ in _jpeg_segments(data):
+        if marker == 0xE1 and payload.startswith(_EXIF_ID) and exif is None:
+            exif = payload[len(_EXIF_ID):]
+        elif marker == 0xE2 and payload.startswith(_ICC_ID):
+            icc[payload[len(_ICC_ID)]] = payload[len(_ICC_ID) + 2:]  # chunks numbered from 1
+    profile = b"".join(icc[k] for k in sorted(icc)) if icc else None
+    return StillMeta(profile, exif)
+
+
+def _jpeg_with(data: bytes, meta: StillMeta) -> bytes:
+    segments = []
+    if meta.exif is not None and len(meta.exif) + len(_EXIF_ID) <= 65533:
+        segments.append(_segment(0xE1, _EXIF_ID + meta.exif))
+    if meta.icc:
+        chunks = [meta.icc[k:k + _ICC_CHUNK] for k in range(0, len(meta.icc), _ICC_CHUNK)]
+        if len(chunks) <= 255:
+            segments += [_segment(0xE2, _ICC_ID + bytes((n, len(chunks))) + c) for n, c in enumerate(chunks, 1)]
+    at = 2  # after SOI, and after a JFIF APP0 where there is one (readers look for it first)
+    for marker, _, _, end in _jpeg_segments(data):
+        if marker != 0xE0:
+            break
+        at = end
+    return data[:at] + b"".join(segments) + data[at:]
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _png_chunks(data: bytes):
+    """(type, body, start, end) of each chunk."""
+    i = len(_PNG_SIG)
+    while i + 8 <= len(data):
+        n, kind = struct.unpack_from(">I4s", data, i)
+        yield kind, data[i + 8:i + 8 + n], i, i + 12 + n
+        if kind == b"IEND":
+            return
+        i += 12 + n
+
+
+def _png_meta(data: bytes) -> StillMeta:
+    exif = icc = None
+    for kind, body, _, _ in _png_chunks(data):
+        if kind == b"iCCP":
+            name_end = body.index(b"\x00")
+            icc = zlib.decompress(body[name_end + 2:])  # name, NUL, compression method (0), zlib data
+        elif kind == b"eXIf":
+            exif = body
+    return StillMeta(icc, exif)
+
+
+def _png_with(data: bytes, meta: StillMeta) -> bytes:
+    chunks = []
+    if meta.icc:
+        chunks.append(_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(meta.icc)))
+    if meta.exif is not None:
+        chunks.append(_chunk(b"eXIf", meta.exif))
+    for kind, _, _, end in _png_chunks(data):
+        if kind == b"IHDR":  # both must come before the image data; right after the header is simplest
+            return data[:end] + b"".join(chunks) + data[end:]
+    return data
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
