@@ -288,6 +288,24 @@ def xvid_avi_bframes(path: Path, frames: int = 30, *, size: tuple[int, int] = (6
     return Path(path)
 
 
+def avi_with_dropped_frames(path: Path, frames: int = 25, dropped: tuple[int, ...] = (10,), *,
+                            size: tuple[int, int] = (64, 48)) -> Path:
+    """A capture-tool AVI: MPEG-4 + PCM, where each dropped frame is a 0-byte video chunk in the index (the
+    player holds the frame before); FFmpeg writes the same for a gap in the timestamps, e.g. MP3 priming."""
+    w, h = size
+    rate = 25
+    tb = Fraction(1, rate)
+    with av.open(str(path), "w", format="avi") as c:
+        vs = c.add_stream("mpeg4", rate=rate, options={"qscale": "4"})
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.codec_context.time_base = tb
+        a = c.add_stream("pcm_s16le", rate=48000, layout="stereo")
+        kept = [i for i in range(frames) if i not in dropped]
+        for p in _encode(vs, _pictures(kept, w, h, tb)) + _encode(a, _tone(a, frames / rate)):
+            c.mux(p)
+    return Path(path)
+
+
 # ---------------------------------------------------------------- 5. broadcast H.264 TS, 3 audio, DVB subs
 
 def _dvb_segment(kind: int, page: int, body: bytes) -> bytes:

@@ -86,6 +86,17 @@ def test_xvid_avi_with_b_frames(tmp_path):
     assert whole(src, tmp_path / "out.avi") == []
 
 
+def test_avi_with_dropped_frames_is_not_truncated(tmp_path):
+    # the 0-byte chunk of a dropped frame was not counted, so the file was refused as truncated
+    src = kinds.avi_with_dropped_frames(tmp_path / "capture.avi", dropped=(10, 11))
+    assert whole(src, tmp_path / "out.avi") == []
+    assert len(video_frames(tmp_path / "out.avi")) == 23
+    data = src.read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[:len(data) // 2])  # a capture cut short still is refused
+    r = sharpen(tmp_path / "cut.avi", tmp_path / "cut.out.avi", *FAST)
+    assert r.returncode == 1 and "truncated input" in r.stderr
+
+
 def test_broadcast_ts_starting_mid_gop_and_ending_corrupt(tmp_path):
     src = kinds.broadcast_ts_h264(tmp_path / "tv.ts")
     assert whole(src, tmp_path / "out.ts") == []  # exactly the frames a player shows, audio and subtitles intact

@@ -182,6 +182,7 @@ class VideoReader:
             self.decoded = 0
             self.discarded = 0  # video packets an edit list hides: the container counts them, players do not
             self.packets = 0
+            self._pts_span: tuple[int, int] | None = None  # of the video packets read
             self._last_pts: int | None = None
             self._video_done = False  # past --duration's end: later video packets are not decoded
             self._pending: deque = deque()
@@ -237,6 +238,7 @@ class VideoReader:
         while True:
             self._pending.clear()
             self.discarded = self.packets = 0
+            self._pts_span = None
             self._demux = self._demux_all()
             target = max(0.0, start - margin)
             try:
@@ -264,6 +266,9 @@ class VideoReader:
                     self.discarded += 1
                 else:
                     self.packets += 1
+                    if packet.pts is not None:
+                        lo, hi = self._pts_span or (packet.pts, packet.pts)
+                        self._pts_span = (min(lo, packet.pts), max(hi, packet.pts))
             for frame in vs.decode(packet):
                 yield "frame", frame
 
@@ -373,7 +378,7 @@ class VideoReader:
         if self.start or self.end is not None:
             return
         expected = self.info.frames - self.discarded
-        if self.info.frames and self.packets < expected:
+        if self.info.frames and self.packets < expected and self._spanned() < expected:
             raise TruesightError(
                 f"truncated input {self.path}: it holds {self.packets} of the {expected} video frames it lists"
                 + (f" (last shown at t={last_time:.3f}s)" if last_time is not None else ""))
@@ -382,6 +387,16 @@ class VideoReader:
         if not self.info.frames and dur and last_time is not None and dur - last_time > max(1.0, 0.1 * dur):
             raise TruesightError(
                 f"truncated input {self.path}: decoding stopped at t={last_time:.3f}s of {dur:.3f}s (frame {self.decoded})")
+
+
+    def _spanned(self) -> int:
+        """How many frame steps the video packets' timestamps span: an AVI capture lists each dropped frame
+        (a 0-byte chunk FFmpeg skips, the player holding the frame before), so fewer packets than listed
+        that still reach the last listed time are whole; a truncated file stops short of it."""
+        if self._pts_span is None or self._step <= 0:
+            return 0
+        lo, hi = self._pts_span
+        return (hi - lo) // self._step + 1
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
