@@ -141,6 +141,43 @@ def test_audio_that_container_cannot_hold_is_transcoded(tmp_path, caplog):
         assert [s.codec_context.name for s in c.streams.audio] == ["aac"]
 
 
+def test_transcoded_audio_keeps_its_start(tmp_path):
+    # transcoded audio was numbered from 0: audio that starts 0.4 s after the video came out 0.4 s early
+    from fractions import Fraction
+
+    from media_factory import rgb_content
+
+    src = tmp_path / "late.mkv"
+    rate = 48000
+    with av.open(str(src), "w") as c:
+        vs = c.add_stream("ffv1", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        a = c.add_stream("pcm_s16le", rate=rate, layout="mono")
+        for i in range(25):
+            f = av.VideoFrame.from_ndarray((rgb_content(i, 64, 48) * 255).astype(np.uint8), format="rgb24")
+            f.pts, f.time_base = i, Fraction(1, 25)
+            c.mux(vs.encode(f))
+        c.mux(vs.encode(None))
+        samples = np.zeros(int(0.6 * rate), np.int16)
+        samples[int(0.4 * rate):int(0.4 * rate) + 48] = 20000  # a click at 0.8 s
+        for k in range(0, len(samples), 1024):
+            f = av.AudioFrame.from_ndarray(samples[None, k:k + 1024], format="s16", layout="mono")
+            f.sample_rate, f.pts, f.time_base = rate, int(0.4 * rate) + k, Fraction(1, rate)
+            c.mux(a.encode(f))
+        c.mux(a.encode(None))
+    dst = tmp_path / "out.mp4"
+    sharpen_video(src, dst, model=Identity(), device="cpu", codec="libx264", progress=False)
+    with av.open(str(dst)) as c:
+        assert c.streams.audio[0].codec_context.name == "aac"
+        frames = list(c.decode(audio=0))
+    with av.open(str(dst)) as c:
+        video0 = float(next(c.decode(video=0)).time)
+    t0 = float(frames[0].pts * frames[0].time_base)
+    pcm = np.concatenate([f.to_ndarray()[0] for f in frames])
+    click = t0 + int(np.argmax(np.abs(pcm))) / frames[0].sample_rate
+    assert abs(click - video0 - 0.8) < 0.01, (click, video0)
+
+
 def test_pcm_audio_is_copied_into_mov(tmp_path):
     # cameras and editors write PCM in MOV; it was transcoded to AAC (lossy) as if MOV were MP4
     src = make_clip(tmp_path / "in.mkv", frames=5, audio_codec="pcm_s24le")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -115,6 +116,7 @@ class VideoWriter:
         out.metadata.update(tags)
         self.copy: dict[int, av.stream.Stream] = {}
         self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
+        self._audio_next: dict[int, int] = {}  # each transcoded stream's next sample number
         for s in self.layout.others:
             self._add_other(s)
         if self.layout.chapters:
@@ -192,16 +194,26 @@ class VideoWriter:
             packet.stream = self.copy[idx]
             self.out.mux(packet)
         elif idx in self.transcode:
-            src, o = self.transcode[idx]
-            for frame in src.codec_context.decode(packet):
-                frame.pts = None
-                self.out.mux(o.encode(frame))
+            for frame in self.transcode[idx][0].codec_context.decode(packet):
+                self._encode_audio(idx, frame)
+
+    def _encode_audio(self, idx: int, frame: av.AudioFrame | None) -> None:
+        """Encode a transcoded stream's samples as one continuous run (numbered in samples, as the encoder's
+        resampler needs) from where the input's first samples lie, so audio that starts after (or before)
+        the video stays in sync."""
+        src, o = self.transcode[idx]
+        if frame is not None:
+            if idx not in self._audio_next:
+                start = frame.pts * frame.time_base if frame.pts is not None and frame.time_base else 0
+                self._audio_next[idx] = round(start * frame.sample_rate)
+            frame.pts, frame.time_base = self._audio_next[idx], Fraction(1, frame.sample_rate)
+            self._audio_next[idx] += frame.samples
+        self.out.mux(o.encode(frame))
 
     def finish(self) -> None:
         """Flush the encoders (closing the writer then writes the trailer)."""
         self.out.mux(self.video.encode(None))
-        for src, o in self.transcode.values():
+        for idx, (src, o) in self.transcode.items():
             for frame in src.codec_context.decode(None):
-                frame.pts = None
-                self.out.mux(o.encode(frame))
-            self.out.mux(o.encode(None))
+                self._encode_audio(idx, frame)
+            self._encode_audio(idx, None)
