@@ -383,6 +383,32 @@ def test_an_alpha_channel_that_is_dropped_is_said(tmp_path, caplog):
     assert any("alpha channel" in r.getMessage() and "opaque" in r.getMessage() for r in caplog.records)
 
 
+def test_vp9_alpha_in_webm_is_said_and_not_claimed(tmp_path, caplog):
+    # FFmpeg's vp9 decoder reports yuv420p for VP9 with alpha, so the loss went unsaid, and the output kept
+    # the ALPHA_MODE tag that tells players to look for alpha it no longer holds
+    from fractions import Fraction
+
+    from media_factory import rgb_content
+
+    src = tmp_path / "logo.webm"
+    with av.open(str(src), "w") as c:
+        vs = c.add_stream("libvpx-vp9", rate=25, options={"deadline": "realtime", "cpu-used": "8"})
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuva420p"
+        for i in range(5):
+            rgba = np.concatenate([(rgb_content(i, 64, 48) * 255).astype(np.uint8), np.full((48, 64, 1), 99, np.uint8)], 2)
+            f = av.VideoFrame.from_ndarray(rgba, format="rgba").reformat(format="yuva420p")
+            f.pts, f.time_base = i, Fraction(1, 25)
+            c.mux(vs.encode(f))
+        c.mux(vs.encode(None))
+    with av.open(str(src)) as c:
+        assert c.streams.video[0].metadata.get("alpha_mode") == "1"  # what the test is about
+    with caplog.at_level("WARNING", logger="truesight_video"):
+        sharpen_video(src, tmp_path / "out.webm", model=Identity(), device="cpu", progress=False)
+    assert any("alpha channel" in r.getMessage() for r in caplog.records)
+    with av.open(str(tmp_path / "out.webm")) as c:
+        assert "alpha_mode" not in {k.lower() for k in c.streams.video[0].metadata}
+
+
 def test_levels_outside_the_nominal_range_survive(tmp_path):
     # the RGB step clamps: super-whites (Y 236-254) and below-blacks (Y 1-15) of limited-range video came
     # out at 235 / 16 even where the model changed nothing

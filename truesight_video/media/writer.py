@@ -22,7 +22,7 @@ log = logging.getLogger("truesight_video")
 
 MOV_FAMILY = ("mp4", "mov", "ipod", "3gp", "3g2", "psp")
 # tags a muxer rewrites or that would be wrong after re-encoding (Matroska's per-stream statistics)
-STALE_TAGS = {"encoder", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics_writing_app",
+STALE_TAGS = {"encoder", "alpha_mode", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics_writing_app",
               "_statistics_writing_date_utc", "_statistics_tags"}
 CONTAINER_TAGS_SKIP = {"encoder", "major_brand", "minor_version", "compatible_brands"}
 # what FFmpeg's mp4/mov muxer writes as standard udta/ilst atoms; anything else needs mdta keys
@@ -94,8 +94,11 @@ class VideoWriter:
         if info.hdr:
             log.warning("HDR input (%s): colour tags are kept, mastering/light-level metadata is not copied",
                         "PQ" if info.color_trc == 16 else "HLG")
-        if any(c.is_alpha for c in av.VideoFormat(info.pix_fmt).components):
-            log.warning("%s has an alpha channel: the output is opaque (transparency is not carried)", info.pix_fmt)
+        # VP9/VP8 keep alpha beside the picture (WebM's ALPHA_MODE): FFmpeg's decoders report no alpha format
+        vpx_alpha = any(k.lower() == "alpha_mode" and v == "1" for k, v in info.metadata.items())
+        if vpx_alpha or any(c.is_alpha for c in av.VideoFormat(info.pix_fmt).components):
+            log.warning("%s has an alpha channel: the output is opaque (transparency is not carried)",
+                        f"{info.codec} with alpha" if vpx_alpha else info.pix_fmt)
         self.video = vs
         self.codec = self.encoding.codec
         self.pix_fmt = self.encoding.pix_fmt
