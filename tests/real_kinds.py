@@ -306,6 +306,24 @@ def avi_with_dropped_frames(path: Path, frames: int = 25, dropped: tuple[int, ..
     return Path(path)
 
 
+def vp8_vorbis_ogg(path: Path, frames: int = 20, *, size: tuple[int, int] = (64, 48)) -> Path:
+    """VP8 + Vorbis in Ogg, as browsers' and old tools' exports: FFmpeg's Ogg demuxer gives the last Vorbis
+    packet, whose page trims the encoder's padding, a wrapped negative duration (2**32 - 512 or so)."""
+    w, h = size
+    rate = 25
+    tb = Fraction(1, rate)
+    with av.open(str(path), "w", format="ogg") as c:
+        vs = c.add_stream("libvpx", rate=rate, options={"deadline": "realtime", "cpu-used": "8"})
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.codec_context.time_base = tb
+        a = c.add_stream("vorbis", rate=44100, layout="stereo", options={"strict": "experimental"})
+        # muxed as encoded: collected first, the last Vorbis packet's page comes out without the trim
+        for stream, pictures in ((vs, _pictures(range(frames), w, h, tb)), (a, _tone(a, frames / rate))):
+            for f in [*pictures, None]:
+                c.mux(stream.encode(f))
+    return Path(path)
+
+
 # ---------------------------------------------------------------- 5. broadcast H.264 TS, 3 audio, DVB subs
 
 def _dvb_segment(kind: int, page: int, body: bytes) -> bytes:

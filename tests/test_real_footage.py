@@ -97,6 +97,17 @@ def test_avi_with_dropped_frames_is_not_truncated(tmp_path):
     assert r.returncode == 1 and "truncated input" in r.stderr
 
 
+@pytest.mark.parametrize("suffix", [".ogv", ".mkv", ".mp4"])
+def test_ogg_vorbis_last_packet_does_not_make_a_day_long_output(tmp_path, suffix):
+    # Ogg's last Vorbis packet has a wrapped negative duration: copied, outputs claimed to last 27 hours,
+    # and an MP4 failed at its trailer with "Invalid argument"
+    src = kinds.vp8_vorbis_ogg(tmp_path / "old.ogv")
+    r = sharpen(src, tmp_path / f"out{suffix}", *FAST)
+    assert r.returncode == 0, r.stderr
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        assert c.duration is not None and c.duration / 1e6 < 1.5
+
+
 def test_broadcast_ts_starting_mid_gop_and_ending_corrupt(tmp_path):
     src = kinds.broadcast_ts_h264(tmp_path / "tv.ts")
     assert whole(src, tmp_path / "out.ts") == []  # exactly the frames a player shows, audio and subtitles intact

@@ -354,6 +354,10 @@ class VideoReader:
     def _other_packet(self, packet: av.Packet) -> av.Packet | None:
         if packet.size == 0:
             return None
+        if packet.duration < 0 or packet.duration >= 1 << 31:
+            # Ogg's demuxer gives a last Vorbis packet that trims samples a wrapped negative duration
+            # (2**32 - 512): copied, the output claimed to last a day
+            packet.duration = 0
         if packet.dts is None and packet.pts is None:
             return packet
         if not self.start and self.end is None:
