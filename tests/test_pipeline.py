@@ -133,6 +133,24 @@ def test_side_by_side_doubles_width_and_keeps_timing_and_audio(tmp_path):
     assert packets(dst, "audio") == packets(src, "audio")
 
 
+@pytest.mark.parametrize("rotation", [90, -90, 180])
+def test_side_by_side_of_a_rotated_clip_shows_side_by_side(tmp_path, rotation):
+    # the pair was joined left | right as stored, so a player turning a phone clip showed it stacked
+    from truesight_video.media.clips import upright
+
+    src = make_clip(tmp_path / "in.mkv", frames=3, size=(40, 30), rotation=rotation, pix_fmt="yuv444p")
+    dst = tmp_path / "sbs.mkv"
+    sharpen_video(src, dst, model=UnsharpMask(amount=2.0), device="cpu", side_by_side=True, progress=False)
+    with av.open(str(src)) as c:
+        before = [upright(f.to_ndarray(format="rgb24"), f.rotation) for f in c.decode(video=0)]
+    with av.open(str(dst)) as c:
+        after = [upright(f.to_ndarray(format="rgb24"), f.rotation) for f in c.decode(video=0)]
+    h, w = before[0].shape[:2]
+    assert after[0].shape[:2] == (h, 2 * w)  # as shown: twice as wide, not twice as tall
+    assert all(np.abs(a[:, :w].astype(int) - b).max() <= 1 for a, b in zip(after, before))  # original left
+    assert not np.array_equal(after[1][:, w:], before[1])  # sharpened right
+
+
 def test_audio_that_container_cannot_hold_is_transcoded(tmp_path, caplog):
     src = make_clip(tmp_path / "in.mkv", frames=5, audio_codec="pcm_s16le")
     dst = tmp_path / "out.mp4"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -88,6 +88,36 @@ class _Running:
 
     def result(self) -> list[Planes]:
         return self.future.result().result()
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    """How original and sharpened frames are joined as stored, so that a player, turning the picture by the
+    clip's rotation, shows original | sharpened (not stacked, or sharpened first)."""
+
+    rows: bool = False  # joined top to bottom: a clip a player turns a quarter
+    sharp_first: bool = False
+
+    @classmethod
+    def for_rotation(cls, rotation: int) -> "SideBySide":
+        """The join for a display rotation (counterclockwise degrees, as VideoInfo.rotation)."""
+        k = round(rotation / 90) % 4
+        return cls(rows=k % 2 == 1, sharp_first=k in (2, 3))
+
+    def size(self, w: int, h: int) -> tuple[int, int]:
+        """(height, width) of the joined frame."""
+        return (2 * h, w) if self.rows else (h, 2 * w)
+
+    def join(self, original: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
+        pair = (sharp, original) if self.sharp_first else (original, sharp)
+        return torch.cat(pair, dim=-2 if self.rows else -1)
+
+    def halves(self, t: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Views of the first and second picture of a joined plane whose pictures are h x w (the second
+        one's chroma may straddle the seam where the size is odd: the ends are taken)."""
+        if self.rows:
+            return t[..., :h, :], t[..., t.shape[-2] - h:, :]
+        return t[..., :w], t[..., t.shape[-1] - w:]
 
 
 class Sharpener:
@@ -194,11 +224,13 @@ class Sharpener:
             slot["done"].synchronize()  # the previous batch in this slot has finished with it
         return slot
 
-    def submit(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: bool = False,
+    def submit(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: "bool | SideBySide" = False,
                out: OutputPlanes | None = None, fields: bool = False) -> "_Pending | _Running":
         """Start sharpening a batch of frames; .result() gives their planes, in `out`'s bit depth and
         chroma layout (default: the input's). With side_by_side the output is original | sharpened,
-        twice as wide; with fields (interlaced video) each field is sharpened as a picture of its own."""
+        twice as wide (or as SideBySide says, for a rotated clip); with fields (interlaced video) each field
+        is sharpened as a picture of its own."""
+        side_by_side = SideBySide() if side_by_side is True else side_by_side or None
         ticket = self._order.ticket() if self._order is not None else None
         if self._pool is not None:
             try:
@@ -218,7 +250,7 @@ class Sharpener:
         return out
 
     @torch.inference_mode()
-    def _submit(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: bool,
+    def _submit(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: SideBySide | None,
                 out: OutputPlanes | None, fields: bool = False, ticket: int | None = None) -> _Pending:
         try:
             return self._convert(batch, spec, side_by_side, out, fields, ticket)
@@ -226,15 +258,15 @@ class Sharpener:
             if ticket is not None and self._order.pending(ticket):
                 self._order.apply(ticket, None, None)  # it failed before its turn: pass the turn on
 
-    def _convert(self, batch: Sequence[Planes], spec: ColourSpec, side_by_side: bool,
+    def _convert(self, batch: Sequence[Planes], spec: ColourSpec, sbs: SideBySide | None,
                  out: OutputPlanes | None, fields: bool, ticket: int | None) -> _Pending:
         h, w = batch[0][0].shape
         hc, wc = batch[0][1].shape
-        ow = 2 * w if side_by_side else w
+        oh, ow = sbs.size(w, h) if sbs else (h, w)
         div = out.chroma_div if out else (-(-h // hc), -(-w // wc))
         out_spec = replace(spec, bits=out.bits) if out else spec
-        ohc, owc = -(-h // div[0]), -(-ow // div[1])  # odd sizes round up
-        out_shapes = [(h, ow), (ohc, owc), (ohc, owc)]
+        ohc, owc = -(-oh // div[0]), -(-ow // div[1])  # odd sizes round up
+        out_shapes = [(oh, ow), (ohc, owc), (ohc, owc)]
         wide = out_spec.bits > 8
         dt = torch.int16 if wide else torch.uint8
         if self.cuda:
@@ -255,19 +287,20 @@ class Sharpener:
         sharp = self._sharpen_fields(rgb) if fields else self.sharpen_rgb(rgb)
         if ticket is not None:
             sharp = self._order.apply(ticket, rgb, sharp)
-        if side_by_side:
-            sharp = torch.cat((rgb.to(sharp.dtype), sharp), dim=-1)
+        if sbs:
+            sharp = sbs.join(rgb.to(sharp.dtype), sharp)
         oy, ou, ov = rgb_to_yuv(sharp, out_spec, (ohc, owc))
         excess = luma_excess(y, spec) if out_spec == spec else None
         if excess is not None:
             # the RGB step clamps limited-range video's super-whites and below-blacks (to 235 / 16 where the
             # model changed nothing): put back how far beyond the range each input code lay; a few ms a frame
-            for x0 in ((0, w) if side_by_side else (0,)):
-                oy[..., x0:x0 + w] += excess
+            for half in (sbs.halves(oy, h, w) if sbs else (oy,)):
+                half += excess
             oy.clamp_(0, spec.max_code)
-        if side_by_side and out_spec == spec and (ohc, -(-w // div[1])) == (hc, wc):
+        if sbs and out_spec == spec and (-(-h // div[0]), -(-w // div[1])) == (hc, wc):
             # the same planes in as out: keep the original half bit-exact
-            oy[..., :w], ou[..., :wc], ov[..., :wc] = y, u, v
+            for o, i, (ph, pw) in zip((oy, ou, ov), (y, u, v), ((h, w), (hc, wc), (hc, wc))):
+                sbs.halves(o, ph, pw)[sbs.sharp_first].copy_(i)
         results = [p.to(dt) for p in (oy, ou, ov)]
         if not self.cuda:
             return _Pending(results, None, len(batch), wide)

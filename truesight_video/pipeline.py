@@ -17,7 +17,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from .checkpoint import load_model, model_label
 from .colour import info_spec
-from .engine import Sharpener, cpu_workers, default_batch_size, resolve_device
+from .engine import Sharpener, SideBySide, cpu_workers, default_batch_size, resolve_device
 from .errors import TruesightError, first_line
 from .fsutil import atomic_path, check_output
 from .media import Frame, VideoReader, VideoWriter
@@ -107,17 +107,20 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, options: Sharp
         if tile is None:
             free = torch.cuda.mem_get_info(dev)[0] if dev.type == "cuda" else None
             tile = auto_tile(dev.type, info.width, info.height, batch_size, free)
-        out_width = info.width * 2 if opts.side_by_side else info.width
+        # a rotated clip's pair is joined as stored so that the player's turn shows it side by side
+        pair = SideBySide.for_rotation(info.rotation) if opts.side_by_side else None
+        out_height, out_width = pair.size(info.width, info.height) if pair else (info.height, info.width)
         workers = cpu_workers(dev, info.width, info.height) if eng.workers is None else eng.workers
-        with VideoWriter(tmp, reader.layout, opts.encode, width=out_width, format_name=_format_for(dst.suffix)) as writer, \
+        with VideoWriter(tmp, reader.layout, opts.encode, width=out_width, height=out_height,
+                         format_name=_format_for(dst.suffix)) as writer, \
                 Sharpener(net, dev, precision=eng.precision, strength=eng.strength, tile=tile, workers=workers,
                           frame_size=(info.width, info.height), backend=eng.backend,
                           temporal=eng.temporal) as engine:
-            frames = _run(reader, engine, writer, batch_size, opts.side_by_side, opts.progress,
+            frames = _run(reader, engine, writer, batch_size, pair, opts.progress,
                           _expected_frames(info, opts.start, opts.duration), on_frames)
     seconds = time.perf_counter() - t0
     return Stats(frames=frames, seconds=seconds, fps=frames / seconds if seconds else 0.0, output=str(dst),
-                 width=out_width, height=info.height, device=str(dev), model=model_label(eng.weights),
+                 width=out_width, height=out_height, device=str(dev), model=model_label(eng.weights),
                  precision=engine.numerics.precision, memory_format=engine.numerics.memory_format,
                  backend=engine.numerics.backend, temporal=eng.temporal)
 
@@ -133,8 +136,8 @@ def _expected_frames(info: Any, start: float, duration: float | None) -> int | N
     return total or None
 
 
-def _run(reader: VideoReader, engine: Sharpener, writer: VideoWriter, batch_size: int, side_by_side: bool,
-         progress: bool, total: int | None, on_frames: Callable[[int], None] | None = None) -> int:
+def _run(reader: VideoReader, engine: Sharpener, writer: VideoWriter, batch_size: int,
+         side_by_side: SideBySide | None, progress: bool, total: int | None, on_frames: Callable[[int], None] | None = None) -> int:
     info = reader.info
     spec = info_spec(info)
     q_in: queue.Queue = queue.Queue(maxsize=batch_size * (QUEUE_BATCHES + engine.depth))

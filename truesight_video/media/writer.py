@@ -51,15 +51,15 @@ def _kept_tags(tags: dict[str, str]) -> dict[str, str]:
 
 
 class VideoWriter:
-    """Encodes frames of planes into a new file laid out as `layout` says, at `width` (twice the
-    input's for side by side); `mux()` copies the other streams' packets."""
+    """Encodes frames of planes into a new file laid out as `layout` says, at `width` x `height` (twice
+    the input's width, or height, for side by side); `mux()` copies the other streams' packets."""
 
     def __init__(self, path: str | os.PathLike, layout: Layout, settings: EncodeSettings, *,
-                 width: int | None = None, format_name: str | None = None) -> None:
+                 width: int | None = None, height: int | None = None, format_name: str | None = None) -> None:
         self.layout = layout
         self.info = info = layout.video
         self.width = width or info.width
-        self.height = info.height
+        self.height = height or info.height
         try:
             self.out = av.open(str(path), "w", format=format_name)
         except (av.FFmpegError, ValueError) as e:
