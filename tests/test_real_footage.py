@@ -108,6 +108,38 @@ def test_ogg_vorbis_last_packet_does_not_make_a_day_long_output(tmp_path, suffix
         assert c.duration is not None and c.duration / 1e6 < 1.5
 
 
+def test_animated_gif_becomes_an_mp4(tmp_path):
+    # the default output was anim.sharp.gif, which failed with an error about --codec (not given)
+    from fractions import Fraction
+
+    pal = np.zeros((256, 4), np.uint8)
+    pal[:, 0], pal[:, 3] = np.arange(256), 255
+    pal[:, 1] = 255 - np.arange(256)
+    src = tmp_path / "anim.gif"
+    with av.open(str(src), "w", format="gif") as c:
+        vs = c.add_stream("gif", rate=10)
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "pal8"
+        for i in range(8):
+            idx = ((np.arange(64)[None, :] * 4 + np.arange(48)[:, None] * 2 + 9 * i) % 256).astype(np.uint8)
+            f = av.VideoFrame.from_ndarray((idx, pal), format="pal8")
+            f.pts, f.time_base = i, Fraction(1, 10)
+            c.mux(vs.encode(f))
+        c.mux(vs.encode(None))
+    r = subprocess.run([sys.executable, "-m", "truesight_video.cli", "sharpen", str(src), *FAST, "--strength", "0"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "anim.sharp.mp4"
+    with av.open(str(src)) as a, av.open(str(out)) as b:
+        fa = [f.to_ndarray(format="rgb24").astype(int) for f in a.decode(video=0)]
+        fb = [f.to_ndarray(format="rgb24").astype(int) for f in b.decode(video=0)]
+    assert len(fa) == len(fb) == 8
+    assert np.abs(fa[4] - fb[4]).mean() < 6  # the colours kept (a grey output was the next bug behind it)
+    r = sharpen(src, tmp_path / "out.gif", *FAST)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1].startswith("error: --output cannot be a GIF")
+    assert not (tmp_path / "out.gif").exists()
+
+
 def test_broadcast_ts_starting_mid_gop_and_ending_corrupt(tmp_path):
     src = kinds.broadcast_ts_h264(tmp_path / "tv.ts")
     assert whole(src, tmp_path / "out.ts") == []  # exactly the frames a player shows, audio and subtitles intact

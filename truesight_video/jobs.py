@@ -23,8 +23,9 @@ MEDIA_EXTS = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".mts", ".m2ts", 
 
 
 def default_output(src: Path, out_dir: Path | None = None) -> Path:
-    """<stem>.sharp<ext>, beside the input or in out_dir."""
-    return (out_dir or src.parent) / f"{src.stem}.sharp{src.suffix}"
+    """<stem>.sharp<ext>, beside the input or in out_dir (an animated GIF's is an MP4: see pipeline)."""
+    ext = ".mp4" if src.suffix.lower() == ".gif" else src.suffix
+    return (out_dir or src.parent) / f"{src.stem}.sharp{ext}"
 
 
 def output_for(src: Path, output: str | None, single: bool) -> Path:
