@@ -97,6 +97,29 @@ def test_avi_with_dropped_frames_is_not_truncated(tmp_path):
     assert r.returncode == 1 and "truncated input" in r.stderr
 
 
+def test_a_cut_vfr_mp4_is_still_refused(tmp_path):
+    # the AVI allowance above, applied to every container, let an MP4 cut a few fast frames short pass:
+    # its average frame rate made the packets' time span look whole
+    from fractions import Fraction
+
+    from media_factory import rgb_content
+
+    src = tmp_path / "vfr.mp4"
+    with av.open(str(src), "w", options={"movflags": "faststart"}) as c:  # index first: a cut keeps it
+        vs = c.add_stream("libx264", rate=60, options={"bf": "0", "g": "1"})
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        vs.codec_context.time_base = Fraction(1, 600)
+        for i, t in enumerate([0] + [3000 + 10 * k for k in range(60)]):  # one frame, 5 s, then 60 fps
+            f = av.VideoFrame.from_ndarray((rgb_content(i, 64, 48) * 255).astype(np.uint8), format="rgb24")
+            f.pts, f.time_base = t, Fraction(1, 600)
+            c.mux(vs.encode(f.reformat(format="yuv420p")))
+        c.mux(vs.encode(None))
+    data = src.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(data[:len(data) - 3 * len(data) // 61])  # about the last 3 frames lost
+    r = sharpen(tmp_path / "cut.mp4", tmp_path / "out.mp4", *FAST)
+    assert r.returncode == 1 and "truncated input" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("suffix", [".ogv", ".mkv", ".mp4"])
 def test_ogg_vorbis_last_packet_does_not_make_a_day_long_output(tmp_path, suffix):
     # Ogg's last Vorbis packet has a wrapped negative duration: copied, outputs claimed to last 27 hours,
@@ -138,6 +161,10 @@ def test_animated_gif_becomes_an_mp4(tmp_path):
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1].startswith("error: --output cannot be a GIF")
     assert not (tmp_path / "out.gif").exists()
+    import cv2  # a still into a GIF as well (OpenCV would write one)
+    cv2.imwrite(str(tmp_path / "photo.png"), np.zeros((16, 16, 3), np.uint8))
+    r = sharpen(tmp_path / "photo.png", tmp_path / "photo.gif", *FAST)
+    assert r.returncode == 1 and "cannot be a GIF" in r.stderr and not (tmp_path / "photo.gif").exists()
 
 
 def test_broadcast_ts_starting_mid_gop_and_ending_corrupt(tmp_path):
@@ -157,7 +184,7 @@ def test_side_by_side_on_odd_width_420(tmp_path):
     assert r.returncode == 0, r.stderr
     with av.open(str(tmp_path / "sbs.mkv")) as c:
         frames = list(c.decode(video=0))
-    assert len(frames) == 10 and (frames[0].width, frames[0].height) == (134, 48)
+    assert len(frames) == 10 and (frames[0].width, frames[0].height) == (136, 48)  # each picture padded to an even width
 
 
 @pytest.mark.parametrize("codec", ["prores_ks", "dnxhd"])

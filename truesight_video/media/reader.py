@@ -354,9 +354,9 @@ class VideoReader:
     def _other_packet(self, packet: av.Packet) -> av.Packet | None:
         if packet.size == 0:
             return None
-        if packet.duration < 0 or packet.duration >= 1 << 31:
+        if packet.duration is not None and (packet.duration < 0 or packet.duration >= 1 << 31):
             # Ogg's demuxer gives a last Vorbis packet that trims samples a wrapped negative duration
-            # (2**32 - 512): copied, the output claimed to last a day
+            # (2**32 - 512): copied, the output claimed to last a day; no real packet lasts 2**31 ticks
             packet.duration = 0
         if packet.dts is None and packet.pts is None:
             return packet
@@ -392,15 +392,15 @@ class VideoReader:
             raise TruesightError(
                 f"truncated input {self.path}: decoding stopped at t={last_time:.3f}s of {dur:.3f}s (frame {self.decoded})")
 
-
     def _spanned(self) -> int:
-        """How many frame steps the video packets' timestamps span: an AVI capture lists each dropped frame
-        (a 0-byte chunk FFmpeg skips, the player holding the frame before), so fewer packets than listed
-        that still reach the last listed time are whole; a truncated file stops short of it."""
-        if self._pts_span is None or self._step <= 0:
+        """How many frames an AVI's video packets span: its index lists each frame a capture dropped (a
+        0-byte chunk FFmpeg skips, the player holding the frame before; AVI time stamps count frames), so
+        fewer packets than listed that reach the last listed frame are whole; a cut file stops short.
+        Other containers' frame counts are exact: 0 there."""
+        if self._pts_span is None or self.info.format_name != "avi":
             return 0
         lo, hi = self._pts_span
-        return (hi - lo) // self._step + 1
+        return (hi - lo) // max(1, self._step) + 1
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
