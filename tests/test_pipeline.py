@@ -1,6 +1,8 @@
 """End-to-end pipeline: identity round trips keep frames, timing, colour, metadata and other streams."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import av
 import numpy as np
 import pytest
@@ -133,22 +135,29 @@ def test_side_by_side_doubles_width_and_keeps_timing_and_audio(tmp_path):
     assert packets(dst, "audio") == packets(src, "audio")
 
 
-@pytest.mark.parametrize("rotation", [90, -90, 180])
-def test_side_by_side_of_a_rotated_clip_shows_side_by_side(tmp_path, rotation):
+@pytest.mark.parametrize("rotation,size,pix_fmt", [(90, (40, 30), "yuv444p"), (-90, (40, 30), "yuv444p"),
+                                                    (180, (40, 30), "yuv444p"), (180, (41, 30), "yuv420p"),
+                                                    (-90, (40, 31), "yuv420p")])
+def test_side_by_side_of_a_rotated_clip_shows_side_by_side(tmp_path, rotation, size, pix_fmt):
     # the pair was joined left | right as stored, so a player turning a phone clip showed it stacked
     from truesight_video.media.clips import upright
 
-    src = make_clip(tmp_path / "in.mkv", frames=3, size=(40, 30), rotation=rotation, pix_fmt="yuv444p")
+    src = make_clip(tmp_path / "in.mkv", frames=3, size=size, rotation=rotation, pix_fmt=pix_fmt)
     dst = tmp_path / "sbs.mkv"
     sharpen_video(src, dst, model=UnsharpMask(amount=2.0), device="cpu", side_by_side=True, progress=False)
-    with av.open(str(src)) as c:
-        before = [upright(f.to_ndarray(format="rgb24"), f.rotation) for f in c.decode(video=0)]
-    with av.open(str(dst)) as c:
-        after = [upright(f.to_ndarray(format="rgb24"), f.rotation) for f in c.decode(video=0)]
-    h, w = before[0].shape[:2]
-    assert after[0].shape[:2] == (h, 2 * w)  # as shown: twice as wide, not twice as tall
-    assert all(np.abs(a[:, :w].astype(int) - b).max() <= 1 for a, b in zip(after, before))  # original left
-    assert not np.array_equal(after[1][:, w:], before[1])  # sharpened right
+
+    def luma_as_shown(path: Path) -> list[np.ndarray]:
+        with av.open(str(path)) as c:
+            rotation = next(c.decode(video=0)).rotation
+        return [upright(planes[0], rotation) for _, planes in video_frames(path)]
+
+    before, after = luma_as_shown(src), luma_as_shown(dst)
+    h, w = before[0].shape
+    step = w + w % 2  # each picture padded to an even size, so no chroma sample mixes the two
+    assert after[0].shape == (h, 2 * step)  # as shown: twice as wide, not twice as tall
+    x0 = step - w if rotation in (180, -90) else 0  # the turn puts the padding first
+    assert all(np.array_equal(a[:, x0:x0 + w], b) for a, b in zip(after, before))  # the original, left, exact
+    assert not np.array_equal(after[1][:, step + x0:step + x0 + w], before[1])  # sharpened right
 
 
 def test_audio_that_container_cannot_hold_is_transcoded(tmp_path, caplog):

@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .colour import ColourSpec, OutputPlanes, luma_excess, rgb_to_yuv, yuv_to_rgb
 from .errors import ParameterError
@@ -104,20 +105,31 @@ class SideBySide:
         k = round(rotation / 90) % 4
         return cls(rows=k % 2 == 1, sharp_first=k in (2, 3))
 
+    def step(self, h: int, w: int) -> int:
+        """Where the second picture starts along the join: the first one's size made even, so both start on a
+        whole chroma sample (4:2:x) and no chroma sample mixes the two."""
+        n = h if self.rows else w
+        return n + n % 2
+
     def size(self, w: int, h: int) -> tuple[int, int]:
         """(height, width) of the joined frame."""
-        return (2 * h, w) if self.rows else (h, 2 * w)
+        return (2 * self.step(h, w), w) if self.rows else (h, 2 * self.step(h, w))
 
     def join(self, original: torch.Tensor, sharp: torch.Tensor) -> torch.Tensor:
+        """The two pictures (B,C,H,W) as one, each padded to the step by repeating its last line."""
+        h, w = original.shape[-2:]
+        gap = self.step(h, w) - (h if self.rows else w)
         pair = (sharp, original) if self.sharp_first else (original, sharp)
+        if gap:
+            pad = (0, 0, 0, gap) if self.rows else (0, gap, 0, 0)
+            pair = tuple(F.pad(p, pad, mode="replicate") for p in pair)
         return torch.cat(pair, dim=-2 if self.rows else -1)
 
-    def halves(self, t: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Views of the first and second picture of a joined plane whose pictures are h x w (the second
-        one's chroma may straddle the seam where the size is odd: the ends are taken)."""
+    def halves(self, t: torch.Tensor, h: int, w: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Views of the first and second picture (h x w) of a joined plane whose second starts at step."""
         if self.rows:
-            return t[..., :h, :], t[..., t.shape[-2] - h:, :]
-        return t[..., :w], t[..., t.shape[-1] - w:]
+            return t[..., :h, :], t[..., step:step + h, :]
+        return t[..., :w], t[..., step:step + w]
 
 
 class Sharpener:
@@ -230,7 +242,7 @@ class Sharpener:
         chroma layout (default: the input's). With side_by_side the output is original | sharpened,
         twice as wide (or as SideBySide says, for a rotated clip); with fields (interlaced video) each field
         is sharpened as a picture of its own."""
-        side_by_side = SideBySide() if side_by_side is True else side_by_side or None
+        side_by_side = side_by_side if isinstance(side_by_side, SideBySide) else SideBySide() if side_by_side else None
         ticket = self._order.ticket() if self._order is not None else None
         if self._pool is not None:
             try:
@@ -290,17 +302,19 @@ class Sharpener:
         if sbs:
             sharp = sbs.join(rgb.to(sharp.dtype), sharp)
         oy, ou, ov = rgb_to_yuv(sharp, out_spec, (ohc, owc))
+        step = sbs.step(h, w) if sbs else 0
         excess = luma_excess(y, spec) if out_spec == spec else None
         if excess is not None:
             # the RGB step clamps limited-range video's super-whites and below-blacks (to 235 / 16 where the
             # model changed nothing): put back how far beyond the range each input code lay; a few ms a frame
-            for half in (sbs.halves(oy, h, w) if sbs else (oy,)):
+            for half in (sbs.halves(oy, h, w, step) if sbs else (oy,)):
                 half += excess
             oy.clamp_(0, spec.max_code)
         if sbs and out_spec == spec and (-(-h // div[0]), -(-w // div[1])) == (hc, wc):
-            # the same planes in as out: keep the original half bit-exact
-            for o, i, (ph, pw) in zip((oy, ou, ov), (y, u, v), ((h, w), (hc, wc), (hc, wc))):
-                sbs.halves(o, ph, pw)[sbs.sharp_first].copy_(i)
+            # the same planes in as out: keep the original picture bit-exact
+            d = div[0] if sbs.rows else div[1]
+            for o, i, (ph, pw), k in zip((oy, ou, ov), (y, u, v), ((h, w), (hc, wc), (hc, wc)), (1, d, d)):
+                sbs.halves(o, ph, pw, step // k)[sbs.sharp_first].copy_(i)
         results = [p.to(dt) for p in (oy, ou, ov)]
         if not self.cuda:
             return _Pending(results, None, len(batch), wide)
