@@ -13,6 +13,7 @@ _EXIF_ID = b"Exif\x00\x00"
 _ICC_ID = b"ICC_PROFILE\x00"
 _ICC_CHUNK = 65519  # a JPEG segment holds 65,533 bytes; 14 go to the ICC marker and sequence numbers
 _ORIENTATION = 0x0112
+_MAX_ICC = 16 << 20  # a bomb guard: real profiles are kilobytes to a few megabytes
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,11 @@ class StillMeta:
     """What a still's file says about its pixels besides their values."""
 
     icc: bytes | None = None
-    exif: bytes | None = None  # the TIFF structure, without JPEG's 'Exif\\0\\0'
+    exif: bytes | None = None  # the TIFF structure, without JPEG's Exif header
 
     @property
     def empty(self) -> bool:
+        """Nothing to write."""
         return self.icc is None and self.exif is None
 
 
@@ -54,24 +56,49 @@ def write_meta(path: str | Path, meta: StillMeta) -> bool:
     return True
 
 
+def orientation(exif: bytes) -> int:
+    """The EXIF orientation (1 = as stored; 0 where there is none or it cannot be read)."""
+    found = _orientation_at(exif)
+    return struct.unpack_from("<H" if exif[:2] == b"II" else ">H", exif, found)[0] if found else 0
+
+
 def upright_exif(exif: bytes) -> bytes | None:
-    """EXIF with its orientation tag set to 1, for pixels turned upright when read (a viewer that turned
-    them again would show them sideways); None where it cannot be parsed, so cannot be made safe."""
+    """EXIF with its orientation set to 1, for pixels turned upright when read (a viewer that turned them
+    again would show them sideways); None where it cannot be parsed, so cannot be made safe."""
+    if len(exif) < 8 or exif[:2] not in (b"II", b"MM"):
+        return None
+    found = _orientation_at(exif)
+    if found is None:
+        return None
+    buf = bytearray(exif)
+    if found:
+        struct.pack_into("<H" if exif[:2] == b"II" else ">H", buf, found, 1)
+    return bytes(buf)
+
+
+def _orientation_at(exif: bytes) -> int | None:
+    """Where IFD0's orientation value lies (0: no such tag; None: not parseable EXIF)."""
     if len(exif) < 8 or exif[:2] not in (b"II", b"MM"):
         return None
     e = "<" if exif[:2] == b"II" else ">"
-    buf = bytearray(exif)
     try:
-        (ifd,) = struct.unpack_from(e + "I", buf, 4)
-        (count,) = struct.unpack_from(e + "H", buf, ifd)
+        (ifd,) = struct.unpack_from(e + "I", exif, 4)
+        (count,) = struct.unpack_from(e + "H", exif, ifd)
         for k in range(count):
             at = ifd + 2 + 12 * k
-            tag, kind = struct.unpack_from(e + "HH", buf, at)
+            tag, kind = struct.unpack_from(e + "HH", exif, at)
             if tag == _ORIENTATION and kind == 3:  # SHORT, held in the entry itself
-                struct.pack_into(e + "H", buf, at + 8, 1)
+                struct.unpack_from(e + "H", exif, at + 8)
+                return at + 8
     except struct.error:
         return None
-    return bytes(buf)
+    return 0
+
+
+def fits(icc: bytes, gray: bool) -> bool:
+    """Whether a profile describes the pixels as written: OpenCV turns CMYK into RGB, and a grey file needs a
+    grey profile (libpng refuses a mismatch)."""
+    return len(icc) >= 128 and icc[16:20] == (b"GRAY" if gray else b"RGB ")
 
 
 def _jpeg_segments(data: bytes):
@@ -87,14 +114,15 @@ def _jpeg_segments(data: bytes):
 
 
 def _jpeg_meta(data: bytes) -> StillMeta:
-    exif, icc = None, {}
+    exif, icc, total = None, {}, 0
     for marker, payload, _, _ in _jpeg_segments(data):
         if marker == 0xE1 and payload.startswith(_EXIF_ID) and exif is None:
             exif = payload[len(_EXIF_ID):]
         elif marker == 0xE2 and payload.startswith(_ICC_ID):
-            icc[payload[len(_ICC_ID)]] = payload[len(_ICC_ID) + 2:]  # chunks numbered from 1
-    profile = b"".join(icc[k] for k in sorted(icc)) if icc else None
-    return StillMeta(profile, exif)
+            n, total = payload[len(_ICC_ID)], payload[len(_ICC_ID) + 1]  # chunk n of total, from 1
+            icc[n] = payload[len(_ICC_ID) + 2:]
+    whole = icc and sorted(icc) == list(range(1, total + 1))  # a chunk missing: a corrupt profile
+    return StillMeta(b"".join(icc[k] for k in sorted(icc)) if whole else None, exif)
 
 
 def _jpeg_with(data: bytes, meta: StillMeta) -> bytes:
@@ -132,10 +160,11 @@ def _png_meta(data: bytes) -> StillMeta:
     exif = icc = None
     for kind, body, _, _ in _png_chunks(data):
         if kind == b"iCCP":
-            name_end = body.index(b"\x00")
-            icc = zlib.decompress(body[name_end + 2:])  # name, NUL, compression method (0), zlib data
+            unzip = zlib.decompressobj()
+            icc = unzip.decompress(body[body.index(b"\x00") + 2:], _MAX_ICC)  # name, NUL, method 0, zlib
+            icc = None if unzip.unconsumed_tail else icc
         elif kind == b"eXIf":
-            exif = body
+            exif = body[len(_EXIF_ID):] if body.startswith(_EXIF_ID) else body  # some writers keep JPEG's prefix
     return StillMeta(icc, exif)
 
 

@@ -11,7 +11,7 @@ import torch
 
 from .errors import TruesightError
 from .fsutil import atomic_path
-from .stillmeta import StillMeta, read_meta, upright_exif, write_meta
+from .stillmeta import StillMeta, fits, orientation, read_meta, upright_exif, write_meta
 
 log = logging.getLogger("truesight_video")
 
@@ -89,14 +89,17 @@ def read_still(path: str | os.PathLike) -> Still:
     img = cv2.imread(str(p), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if img is None:
         raise TruesightError(f"not a readable image: {path}")
-    upright = True
+    as_stored = False
     if p.suffix.lower() in ALPHA_EXTS:
         full = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
         if full is not None and full.ndim == 3 and full.shape[2] == 4:
-            img, upright = full, False
+            img, as_stored = full, True
     meta = read_meta(p)
-    if upright and meta.exif is not None:
-        meta = replace(meta, exif=upright_exif(meta.exif))
+    if meta.exif is not None and not as_stored and orientation(meta.exif) > 1:
+        # which formats OpenCV turns by their EXIF depends on its version: see whether it did
+        raw = cv2.imread(str(p), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+        if raw is not None and (raw.shape != img.shape or not np.array_equal(raw, img)):
+            meta = replace(meta, exif=upright_exif(meta.exif))
     if img.dtype not in (np.uint8, np.uint16):
         raise TruesightError(f"{path}: {img.dtype} images are not supported (8- or 16-bit only)")
     top = 65535.0 if img.dtype == np.uint16 else 255.0
@@ -107,6 +110,8 @@ def read_still(path: str | os.PathLike) -> Still:
     else:
         bgr = img[..., :3]
     rgb = np.ascontiguousarray(bgr[..., ::-1], dtype=np.float32) / top
+    if meta.icc is not None and not fits(meta.icc, gray):
+        meta = replace(meta, icc=None)
     return Still(rgb, alpha, 16 if img.dtype == np.uint16 else 8, gray, meta)
 
 

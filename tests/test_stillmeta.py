@@ -1,0 +1,55 @@
+"""Colour profiles and EXIF carried into sharpened stills, on hand-made file headers."""
+from __future__ import annotations
+
+import struct
+import zlib
+
+import cv2
+import numpy as np
+
+from truesight_video.stillmeta import StillMeta, fits, orientation, read_meta, upright_exif, write_meta
+
+
+def _exif(order: bytes, value: int) -> bytes:
+    e = "<" if order == b"II" else ">"
+    return order + struct.pack(e + "HIH", 42, 8, 1) + struct.pack(e + "HHIHH", 0x0112, 3, 1, value, 0) + bytes(4)
+
+
+def _profile(space: bytes) -> bytes:
+    head = struct.pack(">I4sI4s", 132, b"none", 0x02100000, b"mntr") + space + b"XYZ " + bytes(12) + b"acsp"
+    return head + bytes(132 - len(head))
+
+
+def test_orientation_is_read_and_reset_in_both_byte_orders():
+    for order in (b"II", b"MM"):
+        assert orientation(_exif(order, 6)) == 6
+        assert orientation(upright_exif(_exif(order, 6))) == 1
+    assert upright_exif(b"not exif") is None and orientation(b"II") == 0
+
+
+def test_a_profile_is_kept_only_when_it_describes_the_pixels_written():
+    # OpenCV turns CMYK JPEGs into RGB: their CMYK profile would misdescribe the output
+    assert fits(_profile(b"RGB "), gray=False) and fits(_profile(b"GRAY"), gray=True)
+    assert not fits(_profile(b"CMYK"), gray=False) and not fits(_profile(b"RGB "), gray=True)
+
+
+def test_a_jpeg_profile_with_a_chunk_missing_is_dropped(tmp_path):
+    ok, jpg = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))
+    data = jpg.tobytes()
+    body = b"ICC_PROFILE\x00" + bytes((1, 2)) + _profile(b"RGB ")  # chunk 1 of 2, and no chunk 2
+    (tmp_path / "a.jpg").write_bytes(data[:2] + b"\xff\xe2" + struct.pack(">H", len(body) + 2) + body + data[2:])
+    assert read_meta(tmp_path / "a.jpg").icc is None
+
+
+def test_png_exif_with_a_jpeg_prefix_and_a_png_round_trip(tmp_path):
+    ok, png = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))
+    tiff = _exif(b"MM", 3)
+    chunk = b"eXIf" + b"Exif\x00\x00" + tiff  # some writers keep JPEG's prefix
+    data = png.tobytes()
+    (tmp_path / "a.png").write_bytes(data[:33] + struct.pack(">I", len(chunk) - 4) + chunk
+                                     + struct.pack(">I", zlib.crc32(chunk)) + data[33:])
+    assert read_meta(tmp_path / "a.png").exif == tiff
+    cv2.imwrite(str(tmp_path / "b.png"), np.zeros((8, 8, 3), np.uint8))
+    assert write_meta(tmp_path / "b.png", StillMeta(_profile(b"RGB "), tiff))
+    assert read_meta(tmp_path / "b.png") == StillMeta(_profile(b"RGB "), tiff)
+    assert cv2.imread(str(tmp_path / "b.png")) is not None
