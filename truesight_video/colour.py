@@ -101,11 +101,11 @@ def yuv_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, spec: ColourSp
 
 def luma_excess(y: torch.Tensor, spec: ColourSpec) -> torch.Tensor | None:
     """How far limited-range luma codes lie beyond the nominal range (super-whites above, below-blacks
-    below), which RGB in [0,1] cannot hold; None for full range."""
+    below), which RGB in [0,1] cannot hold; None for full range, or (on a CPU) when all lie within."""
     if spec.full_range:
         return None
     lo, hi = 16 << (spec.bits - 8), 235 << (spec.bits - 8)
-    if y.device.type == "cpu":  # on CUDA the test would wait for the GPU; there the sums cost nothing
+    if y.device.type == "cpu":  # on CUDA the test would wait for the GPU; there the clamp costs nothing
         least, most = torch.aminmax(y)
         if least >= lo and most <= hi:
             return None

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import TruesightError
+from .errors import ParameterError, TruesightError
 
 TEMP_TOKEN = 8  # hex digits between the stem and ".part"
 
@@ -80,6 +80,9 @@ def remove_leftover_temps(target: str | os.PathLike) -> int:
 
 def check_output(src: Path, dst: Path, overwrite: bool) -> None:
     """Refuse outputs that would lose data or cannot be written."""
+    if dst.suffix.lower() == ".gif":
+        # 256 colours a frame: re-quantizing would undo the sharpening
+        raise ParameterError("output", f"cannot be a GIF ({dst.name}): write .mp4 or .webm (.png for a still)")
     if dst.exists() and src.exists() and os.path.samefile(src, dst) or dst.resolve() == src.resolve():
         raise TruesightError(f"output would overwrite the input: {dst}")
     if dst.is_dir():

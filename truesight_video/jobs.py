@@ -19,7 +19,7 @@ from .stills import IMAGE_EXTS, is_image, read_still, to_tensor, to_uint8_rgb, w
 log = logging.getLogger("truesight_video")
 
 MEDIA_EXTS = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".mts", ".m2ts", ".ts", ".flv", ".mpg",
-              ".mpeg", ".wmv", ".3gp", ".ogv"}
+              ".mpeg", ".wmv", ".3gp", ".ogv", ".gif"}
 
 
 def default_output(src: Path, out_dir: Path | None = None) -> Path:

@@ -18,7 +18,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from .checkpoint import load_model, model_label
 from .colour import info_spec
 from .engine import Sharpener, SideBySide, cpu_workers, default_batch_size, resolve_device
-from .errors import ParameterError, TruesightError, first_line
+from .errors import TruesightError, first_line
 from .fsutil import atomic_path, check_output
 from .media import Frame, VideoReader, VideoWriter
 from .options import SharpenOptions
@@ -96,10 +96,6 @@ def sharpen_video(src: str | os.PathLike, dst: str | os.PathLike, options: Sharp
     opts = SharpenOptions.build(options, **values)
     eng = opts.engine
     src, dst = Path(src), Path(dst)
-    if dst.suffix.lower() == ".gif":
-        # 256 colours a frame: re-quantizing would undo the sharpening (and FFmpeg's GIF encoder takes a
-        # palette we would have to build); MP4 or WebM play wherever GIFs do
-        raise ParameterError("output", f"cannot be a GIF ({dst.name}): write .mp4 or .webm")
     dev = resolve_device(eng.device)
     batch_size = eng.batch_size or default_batch_size(dev)
     check_output(src, dst, opts.overwrite)

@@ -22,7 +22,7 @@ log = logging.getLogger("truesight_video")
 
 MOV_FAMILY = ("mp4", "mov", "ipod", "3gp", "3g2", "psp")
 # tags a muxer rewrites or that would be wrong after re-encoding (Matroska's per-stream statistics)
-STALE_TAGS = {"encoder", "alpha_mode", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics_writing_app",
+STALE_TAGS = {"encoder", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics_writing_app",
               "_statistics_writing_date_utc", "_statistics_tags"}
 CONTAINER_TAGS_SKIP = {"encoder", "major_brand", "minor_version", "compatible_brands"}
 # what FFmpeg's mp4/mov muxer writes as standard udta/ilst atoms; anything else needs mdta keys
@@ -88,7 +88,8 @@ class VideoWriter:
         vs = out.add_stream(self.encoding.codec, rate=info.rate or None)
         configure(vs, self.encoding, info, self.width, self.height)
         vs.disposition = info.disposition
-        vs.metadata.update(_kept_tags(info.metadata))
+        # ALPHA_MODE would promise players an alpha the opaque output does not hold
+        vs.metadata.update({k: v for k, v in _kept_tags(info.metadata).items() if k.lower() != "alpha_mode"})
         if info.rotation:
             vs.set_display_rotation(info.rotation)
         if info.hdr:
