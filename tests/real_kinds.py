@@ -288,6 +288,25 @@ def xvid_avi_bframes(path: Path, frames: int = 30, *, size: tuple[int, int] = (6
     return Path(path)
 
 
+def mp4_with_early_audio(path: Path, frames: int = 25, early: Fraction = Fraction(1, 2), *,
+                         size: tuple[int, int] = (64, 48)) -> Path:
+    """H.264 + AAC in MP4 whose audio starts `early` seconds before the video: the muxer's edit list hides
+    that audio (players start both at the video), and FFmpeg's demuxer flags its packets as discarded."""
+    w, h = size
+    rate = 25
+    tb = Fraction(1, rate)
+    with av.open(str(path), "w", format="mp4") as c:
+        vs = c.add_stream("libx264", rate=rate, options={"preset": "ultrafast", "bf": "0"})
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.codec_context.time_base = tb
+        a = c.add_stream("aac", rate=48000, layout="stereo")
+        video = _encode(vs, _pictures(range(frames), w, h, tb))
+        audio = _shift(_encode(a, _tone(a, frames / rate + float(early))), -early)
+        for p in sorted(video + audio, key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    return Path(path)
+
+
 def avi_with_dropped_frames(path: Path, frames: int = 25, dropped: tuple[int, ...] = (10,), *,
                             size: tuple[int, int] = (64, 48)) -> Path:
     """A capture-tool AVI: MPEG-4 + PCM, where each dropped frame is a 0-byte video chunk in the index (the

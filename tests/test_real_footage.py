@@ -167,6 +167,20 @@ def test_animated_gif_becomes_an_mp4(tmp_path):
     assert r.returncode == 1 and "cannot be a GIF" in r.stderr and not (tmp_path / "photo.gif").exists()
 
 
+def test_audio_an_mp4_hides_stays_hidden_in_matroska(tmp_path):
+    # the edit list's hidden half second of audio was copied as plain packets: heard, and the video
+    # pushed 0.52 s late
+    src = kinds.mp4_with_early_audio(tmp_path / "early.mp4")
+    r = sharpen(src, tmp_path / "out.mkv", *FAST, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    with av.open(str(tmp_path / "out.mkv")) as c:
+        first_video = next(c.decode(video=0)).time
+    with av.open(str(tmp_path / "out.mkv")) as c:
+        samples = sum(f.samples for f in c.decode(audio=0))
+    assert first_video < 0.05  # an AAC frame of pre-roll at most, as for any AAC MP4 into Matroska
+    assert samples <= 48000 * (1 + 0.05) + 2048
+
+
 def test_broadcast_ts_starting_mid_gop_and_ending_corrupt(tmp_path):
     src = kinds.broadcast_ts_h264(tmp_path / "tv.ts")
     assert whole(src, tmp_path / "out.ts") == []  # exactly the frames a player shows, audio and subtitles intact

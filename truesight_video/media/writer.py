@@ -121,6 +121,7 @@ class VideoWriter:
         self.copy: dict[int, av.stream.Stream] = {}
         self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
         self._audio_next: dict[int, int] = {}  # each transcoded stream's next sample number
+        self._hidden: dict[int, av.Packet] = {}  # per copied stream, the last packet an edit list hides
         for s in self.layout.others:
             self._add_other(s)
         if self.layout.chapters:
@@ -195,8 +196,15 @@ class VideoWriter:
         """Copy (or transcode) a packet of another stream."""
         idx = packet.stream.index
         if idx in self.copy:
-            packet.stream = self.copy[idx]
-            self.out.mux(packet)
+            if packet.is_discard and self.format_name not in MOV_FAMILY:
+                # audio an MP4 edit list hides (it started before the video) would be heard in a container
+                # that cannot hide it: only the last such packet is kept, the decoder's pre-roll (AAC priming)
+                self._hidden[idx] = packet
+                return
+            held = self._hidden.pop(idx, None)
+            for p in (held, packet) if held is not None else (packet,):
+                p.stream = self.copy[idx]
+                self.out.mux(p)
         elif idx in self.transcode:
             for frame in self.transcode[idx][0].codec_context.decode(packet):
                 self._encode_audio(idx, frame)
