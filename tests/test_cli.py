@@ -366,6 +366,7 @@ def test_a_photo_keeps_its_colour_profile_and_exif(tmp_path):
     # OpenCV writes neither: a wide-gamut phone photo lost its profile (shown as sRGB, washed out), and its
     # EXIF; the EXIF kept must not turn the upright pixels a second time
     import struct
+    import zlib
 
     import cv2
     import numpy as np
@@ -402,7 +403,7 @@ def test_a_photo_keeps_its_colour_profile_and_exif(tmp_path):
     png = png.tobytes()
     chunk = b"eXIf" + tiff
     (tmp_path / "logo.png").write_bytes(png[:33] + struct.pack(">I", len(tiff)) + chunk
-                                        + struct.pack(">I", __import__("zlib").crc32(chunk)) + png[33:])
+                                        + struct.pack(">I", zlib.crc32(chunk)) + png[33:])
     assert run("sharpen", tmp_path / "logo.png", "-q").exit_code == 0
     assert read_meta(tmp_path / "logo.sharp.png").exif == tiff
 
