@@ -288,6 +288,14 @@ def xvid_avi_bframes(path: Path, frames: int = 30, *, size: tuple[int, int] = (6
     return Path(path)
 
 
+def _add_video(c: Any, codec: str, size: tuple[int, int], rate: int, options: dict[str, str]) -> Any:
+    """A yuv420p video stream at `rate` frames a second, its time base one frame."""
+    vs = c.add_stream(codec, rate=rate, options=options)
+    vs.width, vs.height, vs.pix_fmt = *size, "yuv420p"
+    vs.codec_context.time_base = Fraction(1, rate)
+    return vs
+
+
 def mp4_with_early_audio(path: Path, frames: int = 25, early: Fraction = Fraction(1, 2), *,
                          size: tuple[int, int] = (64, 48)) -> Path:
     """H.264 + AAC in MP4 whose audio starts `early` seconds before the video: the muxer's edit list hides
@@ -296,9 +304,7 @@ def mp4_with_early_audio(path: Path, frames: int = 25, early: Fraction = Fractio
     rate = 25
     tb = Fraction(1, rate)
     with av.open(str(path), "w", format="mp4") as c:
-        vs = c.add_stream("libx264", rate=rate, options={"preset": "ultrafast", "bf": "0"})
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.codec_context.time_base = tb
+        vs = _add_video(c, "libx264", size, rate, {"preset": "ultrafast", "bf": "0"})
         a = c.add_stream("aac", rate=48000, layout="stereo")
         video = _encode(vs, _pictures(range(frames), w, h, tb))
         audio = _shift(_encode(a, _tone(a, frames / rate + float(early))), -early)
@@ -315,9 +321,7 @@ def avi_with_dropped_frames(path: Path, frames: int = 25, dropped: tuple[int, ..
     rate = 25
     tb = Fraction(1, rate)
     with av.open(str(path), "w", format="avi") as c:
-        vs = c.add_stream("mpeg4", rate=rate, options={"qscale": "4"})
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.codec_context.time_base = tb
+        vs = _add_video(c, "mpeg4", size, rate, {"qscale": "4"})
         a = c.add_stream("pcm_s16le", rate=48000, layout="stereo")
         kept = [i for i in range(frames) if i not in dropped]
         for p in _encode(vs, _pictures(kept, w, h, tb)) + _encode(a, _tone(a, frames / rate)):
@@ -332,9 +336,7 @@ def vp8_vorbis_ogg(path: Path, frames: int = 20, *, size: tuple[int, int] = (64,
     rate = 25
     tb = Fraction(1, rate)
     with av.open(str(path), "w", format="ogg") as c:
-        vs = c.add_stream("libvpx", rate=rate, options={"deadline": "realtime", "cpu-used": "8"})
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.codec_context.time_base = tb
+        vs = _add_video(c, "libvpx", size, rate, {"deadline": "realtime", "cpu-used": "8"})
         a = c.add_stream("vorbis", rate=44100, layout="stereo", options={"strict": "experimental"})
         # muxed as encoded: collected first, the last Vorbis packet's page comes out without the trim
         for stream, pictures in ((vs, _pictures(range(frames), w, h, tb)), (a, _tone(a, frames / rate))):
