@@ -310,9 +310,10 @@ class Sharpener:
             for half in (sbs.halves(oy, h, w, step) if sbs else (oy,)):
                 half += excess
             oy.clamp_(0, spec.max_code)
-        if sbs and out_spec == spec and (-(-h // div[0]), -(-w // div[1])) == (hc, wc):
-            # the same planes in as out: keep the original picture bit-exact
-            d = div[0] if sbs.rows else div[1]
+        d = (div[0] if sbs.rows else div[1]) if sbs else 1
+        if sbs and out_spec == spec and (-(-h // div[0]), -(-w // div[1])) == (hc, wc) and step % d == 0:
+            # the same planes in as out: keep the original picture bit-exact (4:1:1 of a width that is not a
+            # multiple of 4 starts the second picture mid-sample: there the converted planes are right)
             for o, i, (ph, pw), k in zip((oy, ou, ov), (y, u, v), ((h, w), (hc, wc), (hc, wc)), (1, d, d)):
                 sbs.halves(o, ph, pw, step // k)[sbs.sharp_first].copy_(i)
         results = [p.to(dt) for p in (oy, ou, ov)]
