@@ -181,6 +181,31 @@ def test_audio_an_mp4_hides_stays_hidden_in_matroska(tmp_path):
     assert samples <= 48000 * (1 + 0.05) + 2048
 
 
+def test_a_phone_mp4_into_avi_keeps_its_frame_rate(tmp_path):
+    # the MP4's 1/15360 time base was kept: AVI counts frames, so the output was a 15,360 fps stream of
+    # empty chunks with a picture every 512th
+    from fractions import Fraction
+
+    from media_factory import rgb_content
+
+    src = tmp_path / "phone.mp4"
+    with av.open(str(src), "w") as c:
+        vs = c.add_stream("libx264", rate=30, options={"preset": "ultrafast"})
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        vs.codec_context.time_base = Fraction(1, 15360)
+        for i in range(15):
+            f = av.VideoFrame.from_ndarray((rgb_content(i, 64, 48) * 255).astype(np.uint8), format="rgb24")
+            f.pts, f.time_base = 512 * i, Fraction(1, 15360)
+            c.mux(vs.encode(f.reformat(format="yuv420p")))
+        c.mux(vs.encode(None))
+    r = sharpen(src, tmp_path / "out.avi", *FAST)
+    assert r.returncode == 0, r.stderr
+    with av.open(str(tmp_path / "out.avi")) as c:
+        v = c.streams.video[0]
+        assert v.average_rate == 30 and v.frames == 15
+        assert len(list(c.decode(video=0))) == 15
+
+
 def test_broadcast_ts_starting_mid_gop_and_ending_corrupt(tmp_path):
     src = kinds.broadcast_ts_h264(tmp_path / "tv.ts")
     assert whole(src, tmp_path / "out.ts") == []  # exactly the frames a player shows, audio and subtitles intact

@@ -153,7 +153,7 @@ def output_tags(info: VideoInfo, pix_fmt: str) -> tuple[int, int]:
 def configure(vs: av.VideoStream, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> None:
     """Set up an output video stream for an encoding (used for the trial and for the real file)."""
     vs.width, vs.height, vs.pix_fmt = width, height, enc.pix_fmt
-    vs.time_base = info.time_base
+    vs.time_base = enc.time_base  # the input's, unless the encoder or container takes only another
     cc = vs.codec_context
     cc.time_base = enc.time_base
     cc.color_range, cc.colorspace = output_tags(info, enc.pix_fmt)
@@ -195,10 +195,14 @@ def _trial(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, he
         return first_line(e)
 
 
-def _time_bases(info: VideoInfo) -> list[Fraction]:
+def _time_bases(info: VideoInfo, format_name: str) -> list[Fraction]:
     """The input's own time base first (timestamps kept exactly), then milliseconds (MPEG-4 Part 2 takes
-    denominators up to 65535), then one frame (MPEG-1/2 take only standard frame rates)."""
+    denominators up to 65535), then one frame (MPEG-1/2 take only standard frame rates). AVI counts
+    frames: its time base is its frame rate, so one frame comes first there (a phone MP4's 1/15360 made
+    a 15,360 fps AVI of empty chunks)."""
     out = [Fraction(info.time_base), Fraction(1, 1000)]
+    if format_name == "avi" and info.rate:
+        out.insert(0, 1 / Fraction(info.rate))
     if info.rate:
         std = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),
                Fraction(60000, 1001), Fraction(60)]
@@ -225,7 +229,7 @@ def _plan_for(codec: str, info: VideoInfo, settings: EncodeSettings, format_name
     base = VideoEncoding(codec=codec, pix_fmt=pix_fmt, time_base=Fraction(info.time_base), options=options,
                          quantizer=quantizer, interlaced=info.interlaced, threads=settings.threads)
     why = ""
-    for tb in _time_bases(info):
+    for tb in _time_bases(info, format_name):
         for tag in _tags(codec, info, format_name):
             enc = replace(base, time_base=tb, codec_tag=tag)
             problem = _trial(format_name, enc, info, width, height)

@@ -121,6 +121,7 @@ class VideoWriter:
         self.copy: dict[int, av.stream.Stream] = {}
         self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
         self._audio_next: dict[int, int] = {}  # each transcoded stream's next sample number
+        self._last_pts: int | None = None  # the last video pts, where the encoder's time base is not the input's
         self._hidden: dict[int, av.Packet] = {}  # per copied stream, the last packet an edit list hides
         for s in self.layout.others:
             self._add_other(s)
@@ -184,8 +185,13 @@ class VideoWriter:
             matrix, rng = sws_args(self.spec)
             frame = frame.reformat(format=self.pix_fmt, src_colorspace=matrix, src_color_range=rng,
                                    dst_colorspace=matrix, dst_color_range=rng)
-        frame.pts = pts
-        frame.time_base = self.info.time_base
+        tb = self.encoding.time_base
+        if pts is not None and tb != self.info.time_base:
+            # the encoder counts in its own time base: rounded there, two frames must not share a time
+            pts = round(pts * self.info.time_base / tb)
+            pts = pts if self._last_pts is None else max(pts, self._last_pts + 1)
+            self._last_pts = pts
+        frame.pts, frame.time_base = pts, tb
         # some encoders (ProRes) write the frame's own tags, others the stream's: set both alike
         frame.color_range, frame.colorspace = self.tags
         frame.color_primaries = self.info.color_primaries
