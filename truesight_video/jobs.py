@@ -23,7 +23,7 @@ MEDIA_EXTS = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".mts", ".m2ts", 
 
 
 def default_output(src: Path, out_dir: Path | None = None) -> Path:
-    """<stem>.sharp<ext>, beside the input or in out_dir (an animated GIF's is an MP4: see pipeline)."""
+    """<stem>.sharp<ext>, beside the input or in out_dir; a GIF's is .mp4 (check_output refuses GIFs)."""
     ext = ".mp4" if src.suffix.lower() == ".gif" else src.suffix
     return (out_dir or src.parent) / f"{src.stem}.sharp{ext}"
 
