@@ -313,6 +313,24 @@ def mp4_with_early_audio(path: Path, frames: int = 25, early: Fraction = Fractio
     return Path(path)
 
 
+def mkv_offset_long_audio(path: Path, frames: int = 20, *, start: float = 0.0, audio_extra: float = 0.0,
+                          size: tuple[int, int] = (64, 48)) -> Path:
+    """H.264 + AAC in Matroska whose timestamps start at `start` seconds (a cut that kept its timestamps,
+    a DVR remux) and whose audio runs `audio_extra` seconds past the video (a screen recording stopped
+    after its picture): Matroska states where its last packet ends, the video's end is not the file's."""
+    w, h = size
+    rate = 25
+    tb = Fraction(1, rate)
+    with av.open(str(path), "w", format="matroska") as c:
+        vs = _add_video(c, "libx264", size, rate, {"preset": "ultrafast"})
+        a = c.add_stream("aac", rate=48000, layout="stereo")
+        video = _encode(vs, _pictures(range(frames), w, h, tb))
+        audio = _encode(a, _tone(a, frames / rate + audio_extra))
+        for p in sorted(_shift(video + audio, Fraction(start)), key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    return Path(path)
+
+
 def avi_with_dropped_frames(path: Path, frames: int = 25, dropped: tuple[int, ...] = (10,), *,
                             size: tuple[int, int] = (64, 48)) -> Path:
     """A capture-tool AVI: MPEG-4 + PCM, where each dropped frame is a 0-byte video chunk in the index (the

@@ -97,6 +97,22 @@ def test_avi_with_dropped_frames_is_not_truncated(tmp_path):
     assert r.returncode == 1 and "truncated input" in r.stderr
 
 
+@pytest.mark.parametrize("start, audio_extra", [(0.0, 2.0), (30.0, 0.0), (30.0, 2.0)])
+def test_whole_matroska_with_late_timestamps_or_longer_audio_is_not_truncated(tmp_path, start, audio_extra):
+    # refused as "truncated input": Matroska's duration is where its last packet ends (the audio's, or
+    # 30 s on for a cut that kept its timestamps), and the video's last frame was measured against it
+    src = kinds.mkv_offset_long_audio(tmp_path / "rec.mkv", start=start, audio_extra=audio_extra)
+    assert whole(src, tmp_path / "out.mkv") == []
+    assert len(video_frames(tmp_path / "out.mkv")) == 20
+    r = sharpen(src, tmp_path / "late.mkv", *FAST, "--start", "5")  # its length is 0.8 s, not 30.8
+    assert r.returncode == 1 and "past the end" in r.stderr, r.stderr
+    data = src.read_bytes()
+    (tmp_path / "cut.mkv").write_bytes(data[:len(data) // 2])  # cut short, every stream stops early
+    if audio_extra:
+        r = sharpen(tmp_path / "cut.mkv", tmp_path / "cut.out.mkv", *FAST)
+        assert r.returncode == 1 and "truncated input" in r.stderr, r.stderr
+
+
 def test_a_cut_vfr_mp4_is_still_refused(tmp_path):
     # the AVI allowance above, applied to every container, let an MP4 cut a few fast frames short pass:
     # its average frame rate made the packets' time span look whole

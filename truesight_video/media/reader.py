@@ -126,6 +126,18 @@ def _other(s: av.stream.Stream) -> OtherStream:
                        stream=s, timecode=timecode)
 
 
+def _stated_length(container: av.container.InputContainer, vs: av.VideoStream, origin: float) -> float | None:
+    """The clip's length in seconds as the file states it, if it does: the video stream's, else the
+    container's, which can include a longer audio track. Matroska states where its last packet ends,
+    not a length: a clip cut with its timestamps kept (starting at 30 s) would otherwise last 30 s more."""
+    if vs.duration and vs.time_base:
+        return float(vs.duration * vs.time_base)
+    if not container.duration:
+        return None
+    end = container.duration / av.time_base
+    return end - origin if container.format.name.startswith("matroska") else end
+
+
 def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.VideoFrame, path: str,
           origin: float) -> VideoInfo:
     """The video as decoded: tags a frame carries win over the container's (a GoPro file says
@@ -139,18 +151,13 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
         return frame_value if frame_value not in (0, UNSPECIFIED) else stream_value
 
     colour_range = RANGE_FULL if pix_fmt.startswith("yuvj") else (first.color_range or cc.color_range)
-    duration = None
-    if vs.duration and vs.time_base:
-        duration = float(vs.duration * vs.time_base)
-    elif container.duration:
-        duration = container.duration / av.time_base
     sar = cc.sample_aspect_ratio
     return VideoInfo(
         path=path, format_name=container.format.name, codec=cc.name, codec_tag=cc.codec_tag or "",
         width=first.width, height=first.height, pix_fmt=pix_fmt, work_fmt=work_fmt, bits=bits,
         chroma_height=fmt.chroma_height(first.height), chroma_width=fmt.chroma_width(first.width),
         time_base=vs.time_base, rate=vs.average_rate or vs.guessed_rate, frames=vs.frames or 0,
-        duration=duration, origin=origin,
+        duration=_stated_length(container, vs, origin), origin=origin,
         colorspace=tag(first.colorspace, cc.colorspace), color_range=colour_range,
         color_primaries=tag(first.color_primaries, cc.color_primaries), color_trc=tag(first.color_trc, cc.color_trc),
         rotation=int(first.rotation or 0), interlaced=bool(first.interlaced_frame), field_order=cc.field_order,
@@ -183,12 +190,13 @@ class VideoReader:
             self.discarded = 0  # video packets an edit list hides: the container counts them, players do not
             self.packets = 0
             self._pts_span: tuple[int, int] | None = None  # of the video packets read
+            self._reached = float("-inf")  # the latest time any stream's packets reached, in seconds
             self._last_pts: int | None = None
             self._video_done = False  # past --duration's end: later video packets are not decoded
             self._pending: deque = deque()
             self._demux = self._demux_all()
             if start > 0:
-                length = self._length()
+                length = _stated_length(self.container, self.stream, self.origin)
                 if length is not None and start >= length:
                     raise ParameterError("start", f"{start} is past the end of {self.path} ({length:.2f}s)")
             first = self._seek_and_peek(start) if start > 0 else self._peek()
@@ -215,13 +223,6 @@ class VideoReader:
 
     def __exit__(self, *exc: object) -> None:
         self.container.close()
-
-    def _length(self) -> float | None:
-        """The clip's length in seconds as the container states it, if it does."""
-        vs = self.stream
-        if vs.duration and vs.time_base:
-            return float(vs.duration * vs.time_base)
-        return self.container.duration / av.time_base if self.container.duration else None
 
     @staticmethod
     def _frame_step(info: VideoInfo) -> int:
@@ -256,6 +257,8 @@ class VideoReader:
         """('frame', av.VideoFrame) and ('packet', av.Packet) in file order, decoders flushed at the end."""
         vs = self.stream
         for packet in self.container.demux():
+            if packet.pts is not None and packet.stream.time_base:
+                self._reached = max(self._reached, float(packet.pts * packet.stream.time_base))
             if packet.stream.index != vs.index:
                 yield "packet", packet
                 continue
@@ -387,8 +390,10 @@ class VideoReader:
                 f"truncated input {self.path}: it holds {self.packets} of the {expected} video frames it lists"
                 + (f" (last shown at t={last_time:.3f}s)" if last_time is not None else ""))
         dur = self.info.duration
-        # container durations can include a longer audio track: only a clear shortfall counts
-        if not self.info.frames and dur and last_time is not None and dur - last_time > max(1.0, 0.1 * dur):
+        # a container's duration can include a longer audio track: the file is cut short only where no
+        # stream reached near its stated end (and then only a clear shortfall counts)
+        reached = max(last_time or 0.0, self._reached - self.origin)
+        if not self.info.frames and dur and last_time is not None and dur - reached > max(1.0, 0.1 * dur):
             raise TruesightError(
                 f"truncated input {self.path}: decoding stopped at t={last_time:.3f}s of {dur:.3f}s (frame {self.decoded})")
 
