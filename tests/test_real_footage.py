@@ -113,6 +113,29 @@ def test_whole_matroska_with_late_timestamps_or_longer_audio_is_not_truncated(tm
         assert r.returncode == 1 and "truncated input" in r.stderr, r.stderr
 
 
+def test_av1_stays_av1(tmp_path):
+    # AV1 is decoded by libdav1d, and the decoder's name was taken for the codec's: the output fell back to
+    # H.264 with a warning that there was "no libdav1d encoder"
+    from fractions import Fraction
+
+    from truesight_video.media.encoders import encoder_exists
+
+    if not encoder_exists("libsvtav1"):
+        pytest.skip("this FFmpeg build has no AV1 encoder")
+    src = tmp_path / "phone.mp4"
+    with av.open(str(src), "w") as c:
+        vs = c.add_stream("libsvtav1", rate=25, options={"preset": "12"})
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        for f in kinds._pictures(range(10), 64, 48, Fraction(1, 25)):
+            c.mux(vs.encode(f))
+        c.mux(vs.encode(None))
+    r = sharpen(src, tmp_path / "out.mp4", *FAST, "--strength", "0")
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert c.streams.video[0].codec_context.codec.canonical_name == "av1"
+    assert check_whole(src, tmp_path / "out.mp4", strength_zero=True) == []
+
+
 def test_a_cut_vfr_mp4_is_still_refused(tmp_path):
     # the AVI allowance above, applied to every container, let an MP4 cut a few fast frames short pass:
     # its average frame rate made the packets' time span look whole

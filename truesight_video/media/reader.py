@@ -115,8 +115,11 @@ def _label(s: av.stream.Stream) -> str:
 
 
 def _codec_name(s: av.stream.Stream) -> str:
+    """The codec's name, not its decoder's (AV1 is decoded by libdav1d, MP3 by mp3float)."""
     cc = getattr(s, "codec_context", None)
-    return (cc.name if cc is not None else "") or ""
+    if cc is None:
+        return ""
+    return (cc.codec.canonical_name if cc.codec is not None else cc.name) or ""
 
 
 def _other(s: av.stream.Stream) -> OtherStream:
@@ -153,7 +156,7 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
     colour_range = RANGE_FULL if pix_fmt.startswith("yuvj") else (first.color_range or cc.color_range)
     sar = cc.sample_aspect_ratio
     return VideoInfo(
-        path=path, format_name=container.format.name, codec=cc.name, codec_tag=cc.codec_tag or "",
+        path=path, format_name=container.format.name, codec=_codec_name(vs), codec_tag=cc.codec_tag or "",
         width=first.width, height=first.height, pix_fmt=pix_fmt, work_fmt=work_fmt, bits=bits,
         chroma_height=fmt.chroma_height(first.height), chroma_width=fmt.chroma_width(first.width),
         time_base=vs.time_base, rate=vs.average_rate or vs.guessed_rate, frames=vs.frames or 0,
