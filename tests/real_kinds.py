@@ -331,6 +331,20 @@ def mkv_offset_long_audio(path: Path, frames: int = 20, *, start: float = 0.0, a
     return Path(path)
 
 
+def ts_with_b_frames(path: Path, frames: int = 75, gop: int = 50, *, size: tuple[int, int] = (64, 48)) -> Path:
+    """H.264 with B-frames + AAC in MPEG-TS, a keyframe every `gop` frames, as camcorders (.mts) and OBS
+    write it: the TS demuxer gives the first video packet a DTS before its PTS, which seeking by bytes misses."""
+    w, h = size
+    rate = 25
+    with av.open(str(path), "w", format="mpegts") as c:
+        vs = _add_video(c, "libx264", size, rate, {"x264-params": f"keyint={gop}:bframes=2:log-level=error"})
+        a = c.add_stream("aac", rate=48000, layout="stereo")
+        packets = _encode(vs, _pictures(range(frames), w, h, Fraction(1, rate))) + _encode(a, _tone(a, frames / rate))
+        for p in sorted(packets, key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    return Path(path)
+
+
 def avi_with_dropped_frames(path: Path, frames: int = 25, dropped: tuple[int, ...] = (10,), *,
                             size: tuple[int, int] = (64, 48)) -> Path:
     """A capture-tool AVI: MPEG-4 + PCM, where each dropped frame is a 0-byte video chunk in the index (the

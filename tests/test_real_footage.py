@@ -81,6 +81,26 @@ def test_a_window_of_a_broadcast_capture_counts_from_its_start(tmp_path):
     assert 15 <= len(video_frames(tmp_path / "part.ts")) <= 21
 
 
+@pytest.mark.parametrize("start", [0.5, 1.5])
+def test_a_window_inside_the_first_gop_of_a_ts(tmp_path, start):
+    # "no decodable video frames after --start": a seek to the clip's start time landed, by bytes, past
+    # the first keyframe (B-frames put the first DTS before it)
+    src = kinds.ts_with_b_frames(tmp_path / "cam.mts")
+    r = sharpen(src, tmp_path / "part.ts", *FAST, "--start", str(start), "--duration", "0.4", "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert check_whole(src, tmp_path / "part.ts", strength_zero=True, start=start, duration=0.4) == []
+    assert len(video_frames(tmp_path / "part.ts")) == 10
+
+
+def test_a_window_before_the_first_frame_of_an_avi(tmp_path):
+    # AVI refuses a seek before its start, where the TS fix above seeks when the first frame shown (0.04 s
+    # here: packed B-frames) lies past --start: it falls back to the start
+    src = kinds.xvid_avi_bframes(tmp_path / "old.avi")
+    r = sharpen(src, tmp_path / "part.avi", *FAST, "--start", "0.02", "--duration", "0.4", "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert len(video_frames(tmp_path / "part.avi")) == 10
+
+
 def test_xvid_avi_with_b_frames(tmp_path):
     src = kinds.xvid_avi_bframes(tmp_path / "old.avi")
     assert whole(src, tmp_path / "out.avi") == []

@@ -244,17 +244,28 @@ class VideoReader:
             self.discarded = self.packets = 0
             self._pts_span = None
             self._demux = self._demux_all()
-            target = max(0.0, start - margin)
+            # at the clip's start, seek a second before it: MPEG-TS finds a time by bisecting bytes from its
+            # start time, which with B-frames lies past the first keyframe's data (AVI and FLV refuse it)
+            target = start - margin if start > margin else -1.0
             try:
-                self.container.seek(int((self.origin + target) / self.stream.time_base), stream=self.stream,
-                                    backward=True, any_frame=False)
+                try:
+                    self._seek(target)
+                except av.FFmpegError:
+                    if target >= 0:
+                        raise
+                    self._seek(0.0)
             except av.FFmpegError as e:
                 raise TruesightError(f"cannot seek to --start {start} in {self.path}: {first_line(e)}") from None
             frame = self._peek()
             firsts = [obj for kind, obj in self._pending if kind == "frame"]
-            if target == 0.0 or (firsts and self._time(firsts[0]) <= start + 1e-6):
+            if target < 0 or (firsts and self._time(firsts[0]) <= start + 1e-6):
                 return frame
             margin = 2 * margin if margin else 1.0
+
+    def _seek(self, target: float) -> None:
+        """Seek to the keyframe at or before target seconds from the clip's start."""
+        self.container.seek(int((self.origin + target) / self.stream.time_base), stream=self.stream,
+                            backward=True, any_frame=False)
 
     def _demux_all(self) -> Iterator[tuple[str, Any]]:
         """('frame', av.VideoFrame) and ('packet', av.Packet) in file order, decoders flushed at the end."""
