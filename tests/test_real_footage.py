@@ -156,6 +156,24 @@ def test_av1_stays_av1(tmp_path):
     assert check_whole(src, tmp_path / "out.mp4", strength_zero=True) == []
 
 
+@pytest.mark.parametrize("src_name, codec, audio_codec, suffix, audio_out", [
+    ("web.webm", "libvpx-vp9", "libopus", ".ts", "opus"),  # VP9 went in as data: no video stream
+    ("web.webm", "libvpx-vp9", "libopus", ".mpg", "mp2"),  # VP9 was read back as MP3 audio
+    ("phone.mp4", "libx264", "aac", ".mpg", "mp2"),  # AAC: "Invalid argument ... .part.mpg returned 22"
+    ("phone.mp4", "libx264", "aac", ".ogv", "opus"),
+])
+def test_a_container_gets_video_and_audio_it_can_mark(tmp_path, src_name, codec, audio_codec, suffix, audio_out):
+    from media_factory import make_clip
+
+    src = make_clip(tmp_path / src_name, codec=codec, audio_codec=audio_codec, frames=10)
+    r = sharpen(src, tmp_path / f"out{suffix}", *FAST)
+    assert r.returncode == 0, r.stderr
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        kinds_out = sorted((s.type, s.codec_context.codec.canonical_name) for s in c.streams if s.codec_context)
+        assert [k for k, _ in kinds_out] == ["audio", "video"] and ("audio", audio_out) in kinds_out, kinds_out
+        assert sum(1 for _ in c.decode(video=0)) == 10
+
+
 def test_a_cut_vfr_mp4_is_still_refused(tmp_path):
     # the AVI allowance above, applied to every container, let an MP4 cut a few fast frames short pass:
     # its average frame rate made the packets' time span look whole

@@ -175,12 +175,34 @@ def configure(vs: av.VideoStream, enc: VideoEncoding, info: VideoInfo, width: in
     vs.options = dict(enc.options)
 
 
-def _trial(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> str | None:
-    """None if the container takes this encoding (stream added, encoder opened, a frame encoded), else
-    why not. The packets are not muxed: from a one-frame encode x265 can return made-up timestamps
-    that the mp4 muxer refuses, which says nothing about a real run."""
+def reads_back(buf: io.BytesIO, out: av.container.OutputContainer, packets: list[av.Packet], kind: str,
+               codec: str) -> bool:
+    """Whether what an in-memory trial container holds is read back as a stream of this kind and codec.
+    MPEG program and transport streams take any codec but mark only some (VP9 in them is read back as MP3
+    or as data: a file without video). True where the packets cannot be muxed at all: from a one-frame
+    encode x265 can return made-up timestamps that the mp4 muxer refuses, which says nothing about a real run."""
     try:
-        with av.open(io.BytesIO(), "w", format=format_name) as out:
+        for p in packets:
+            out.mux(p)
+        out.close()
+    except (av.FFmpegError, ValueError):
+        return True
+    buf.seek(0)
+    family = av.codec.Codec(codec, "w").canonical_name
+    try:
+        with av.open(buf, "r") as back:
+            return any(s.type == kind and s.codec_context is not None and s.codec_context.codec is not None
+                       and s.codec_context.codec.canonical_name == family for s in back.streams)
+    except (av.FFmpegError, ValueError):
+        return False
+
+
+def _trial(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> str | None:
+    """None if the container takes this encoding (stream added, encoder opened, a frame encoded, and read
+    back as such), else why not."""
+    buf = io.BytesIO()
+    try:
+        with av.open(buf, "w", format=format_name) as out:
             vs = out.add_stream(enc.codec, rate=info.rate or 25)
             configure(vs, enc, info, width, height)
             out.start_encoding()
@@ -188,8 +210,9 @@ def _trial(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, he
             for plane in frame.planes:  # new frames hold whatever memory was there: 10-bit garbage fails x265
                 np.frombuffer(plane, np.uint8)[:] = 0
             frame.pts, frame.time_base = 0, info.time_base
-            vs.encode(frame)
-            vs.encode(None)
+            packets = vs.encode(frame) + vs.encode(None)
+            if not reads_back(buf, out, packets, "video", enc.codec):
+                return f"{format_name} does not mark {_codec_family(enc.codec)} video so that it can be read back"
         return None
     except (av.FFmpegError, ValueError, TypeError, NotImplementedError, OverflowError) as e:
         return first_line(e)

@@ -14,7 +14,7 @@ import numpy as np
 from ..colour import OutputPlanes, info_spec, sws_args
 from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
-from .encoders import configure, output_tags, plan_video
+from .encoders import configure, output_tags, plan_video, reads_back
 from .layout import Layout, OtherStream
 from .reader import YUVJ, planes_frame, work_format
 
@@ -44,6 +44,49 @@ def can_copy(format_name: str, stream: av.stream.Stream) -> bool:
         return True
     except (av.FFmpegError, ValueError, TypeError, NotImplementedError):
         return False
+
+
+# tried in order for audio a container cannot take as it is: the usual codec of the web and of the rest,
+# then what MPEG program streams (mp2, ac3), Ogg (opus) and AVI (mp3) hold
+AUDIO_ENCODERS = ("aac", "libopus", "mp2", "ac3", "libmp3lame", "pcm_s16le")
+NAMED_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}
+
+
+def _audio_setup(codec: str, channels: int, rate: int) -> tuple[int, str, str] | None:
+    """The sample rate, layout and sample format this encoder gets for such audio, or None if it has no
+    sample format in common with PyAV's resampler."""
+    enc = av.codec.Codec(codec, "w")
+    rates = enc.audio_rates or ()
+    if rates and rate not in rates:
+        rate = 48000 if 48000 in rates else max(rates)
+    formats = [f.name for f in enc.audio_formats or ()]
+    fmt = next((f for f in ("fltp", "flt", "s16p", "s16") if f in formats), None)
+    return (rate, NAMED_LAYOUTS.get(channels, "stereo"), fmt) if fmt else None
+
+
+def audio_encoder(format_name: str, channels: int, rate: int) -> str | None:
+    """The first audio encoder this container takes such audio from (tried in memory: opened and fed a
+    frame of silence), or None."""
+    for codec in dict.fromkeys(("libopus" if format_name == "webm" else "aac", *AUDIO_ENCODERS)):
+        try:
+            setup = _audio_setup(codec, channels, rate)
+            if setup is None:
+                continue
+            r, layout, fmt = setup
+            buf = io.BytesIO()
+            with av.open(buf, "w", format=format_name) as out:
+                o = out.add_stream(codec, rate=r)
+                o.layout, o.format = layout, fmt
+                out.start_encoding()
+                silence = av.AudioFrame(format=fmt, layout=layout, samples=o.codec_context.frame_size or 1024)
+                for plane in silence.planes:
+                    np.frombuffer(plane, np.uint8)[:] = 0
+                silence.sample_rate, silence.pts = r, 0
+                if reads_back(buf, out, o.encode(silence) + o.encode(None), "audio", codec):
+                    return codec
+        except (av.FFmpegError, ValueError, TypeError, NotImplementedError, av.codec.codec.UnknownCodecError):
+            continue
+    return None
 
 
 def _kept_tags(tags: dict[str, str]) -> dict[str, str]:
@@ -161,11 +204,13 @@ class VideoWriter:
             self.copy[s.index] = o
             return
         if s.kind == "audio":
-            codec = "libopus" if fmt == "webm" else "aac"
-            o = self.out.add_stream(codec, rate=48000 if codec == "libopus" else src.codec_context.sample_rate)
-            n = src.codec_context.layout.nb_channels
-            o.layout = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}.get(n, "stereo")  # a named layout
-            o.format = "flt" if codec == "libopus" else "fltp"
+            n, rate = src.codec_context.layout.nb_channels, src.codec_context.sample_rate
+            codec = audio_encoder(fmt, n, rate)
+            setup = _audio_setup(codec, n, rate) if codec else None
+        if s.kind == "audio" and setup:
+            rate, layout, sample_fmt = setup
+            o = self.out.add_stream(codec, rate=rate)
+            o.layout, o.format = layout, sample_fmt
             o.metadata.update(_kept_tags(src.metadata))
             o.disposition = src.disposition
             self.transcode[s.index] = (src, o)
