@@ -345,6 +345,34 @@ def ts_with_b_frames(path: Path, frames: int = 75, gop: int = 50, *, size: tuple
     return Path(path)
 
 
+def interlaced(path: Path, codec: str = "libx264", top_first: bool = True, frames: int = 8, *,
+               size: tuple[int, int] = (64, 48), tag: int = 0) -> Path:
+    """Interlaced video whose pictures show the top (1080i broadcast, AVCHD) or bottom (DV) field first:
+    encoders code the order each frame says, so the frames pass FFmpeg's setfield; `tag` is the
+    stream's field order as the container states it (0: unknown)."""
+    import av.filter
+
+    w, h = size
+    rate = 25
+    tb = Fraction(1, rate)
+    opts = {"x264-params": "interlaced=1:log-level=error"} if codec == "libx264" else {}
+    with av.open(str(path), "w") as c:
+        vs = _add_video(c, codec, size, rate, opts)
+        vs.codec_context.flags |= av.codec.context.Flags.interlaced_dct | av.codec.context.Flags.interlaced_me
+        vs.codec_context.field_order = tag
+        g = av.filter.Graph()
+        chain = [g.add_buffer(width=w, height=h, format="yuv420p", time_base=tb),
+                 g.add("setfield", "tff" if top_first else "bff"), g.add("buffersink")]
+        for a, b in zip(chain, chain[1:]):
+            a.link_to(b)
+        g.configure()
+        for f in _pictures(range(frames), w, h, tb):
+            g.push(f)
+            c.mux(vs.encode(g.pull()))
+        c.mux(vs.encode(None))
+    return Path(path)
+
+
 def avi_with_dropped_frames(path: Path, frames: int = 25, dropped: tuple[int, ...] = (10,), *,
                             size: tuple[int, int] = (64, 48)) -> Path:
     """A capture-tool AVI: MPEG-4 + PCM, where each dropped frame is a 0-byte video chunk in the index (the

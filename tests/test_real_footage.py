@@ -174,6 +174,27 @@ def test_a_container_gets_video_and_audio_it_can_mark(tmp_path, src_name, codec,
         assert sum(1 for _ in c.decode(video=0)) == 10
 
 
+@pytest.mark.parametrize("codec, name, top_first, tag", [
+    ("libx264", "cam.mts", True, 0), ("libx264", "cam.mkv", True, 2), ("mpeg2video", "dvb.ts", True, 0),
+    ("mpeg2video", "dvd.mpg", True, 2), ("libx264", "cam.ts", False, 0), ("mpeg2video", "dv.mov", False, 0),
+])
+def test_interlaced_video_keeps_its_field_order(tmp_path, codec, name, top_first, tag):
+    # every output was coded bottom field first (the encoders follow each frame's flag, which new frames
+    # lack), under a container tag that said top first: judder on every 1080i broadcast or camcorder clip
+    from truesight_video.media.reader import _top_field_first
+
+    src = kinds.interlaced(tmp_path / name, codec, top_first, tag=tag)
+    out = tmp_path / f"out{src.suffix}"
+    r = sharpen(src, out, *FAST)
+    assert r.returncode == 0, r.stderr
+    for path in (src, out):
+        with av.open(str(path)) as c:
+            frames = list(c.decode(video=0))
+            assert all(f.interlaced_frame and _top_field_first(f) == top_first for f in frames), path
+            if not (codec == "libx264" and src.suffix in (".ts", ".mts")):  # there FFmpeg's parser guesses
+                assert c.streams.video[0].codec_context.field_order in ((2, 5) if top_first else (3, 4, 0)), path
+
+
 def test_a_cut_vfr_mp4_is_still_refused(tmp_path):
     # the AVI allowance above, applied to every container, let an MP4 cut a few fast frames short pass:
     # its average frame rate made the packets' time span look whole

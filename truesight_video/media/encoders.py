@@ -14,7 +14,7 @@ import numpy as np
 from ..colour import RANGE_FULL, RGB_WORK_MATRIX
 from ..errors import ParameterError, first_line
 from ..options import NAMED_PRESETS, EncodeSettings
-from .layout import VideoInfo
+from .layout import FIELD_TT, VideoInfo
 from .reader import YUVJ
 
 log = logging.getLogger("truesight_video")
@@ -28,7 +28,6 @@ ENCODER_FOR = {
 FALLBACK_ENCODERS = ("libx264", "libx265", "libvpx-vp9", "libsvtav1", "mpeg4")
 QUANTIZER_ENCODERS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "h263", "h263p", "mjpeg", "wmv2"}
 B_FRAME_ENCODERS = {"mpeg1video", "mpeg2video", "mpeg4"}
-FIELD_TT = 2  # AV_FIELD_TT: top field first
 QP2LAMBDA = 118
 
 

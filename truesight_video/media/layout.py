@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 PQ, HLG = 16, 18
+FIELD_TT, FIELD_BB, FIELD_TB, FIELD_BT = 2, 3, 4, 5  # AVFieldOrder: coded, then shown first
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class VideoInfo:
     color_trc: int
     rotation: int = 0
     interlaced: bool = False
-    field_order: int = 0
+    field_order: int = 0  # AV_FIELD_*: for interlaced video, as its pictures are (TT or BT: top field shown first)
     sample_aspect_ratio: Fraction | None = None
     bit_rate: int = 0
     b_frames: bool = False  # whether the stream reorders frames (its first frame shows after its first packet)
@@ -53,6 +54,11 @@ class VideoInfo:
     def display_size(self) -> tuple[int, int]:
         """(width, height) as a player shows the picture, after its rotation."""
         return (self.height, self.width) if self.rotation % 180 else (self.width, self.height)
+
+    @property
+    def top_field_first(self) -> bool:
+        """Whether an interlaced picture's top field is shown first."""
+        return self.field_order in (FIELD_TT, FIELD_BT)
 
     @property
     def hdr(self) -> bool:

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import av
+import av.filter
 import numpy as np
 
 from ..colour import ColourSpec, info_spec, sws_args
 from ..errors import ParameterError, TruesightError, first_line
-from .layout import Layout, OtherStream, VideoInfo
+from .layout import FIELD_BB, FIELD_BT, FIELD_TB, FIELD_TT, Layout, OtherStream, VideoInfo
 
 # Planar formats handled natively (converted on the model's device); others go through swscale.
 NATIVE_FORMATS = {
@@ -141,6 +142,31 @@ def _stated_length(container: av.container.InputContainer, vs: av.VideoStream, o
     return end - origin if container.format.name.startswith("matroska") else end
 
 
+def _top_field_first(frame: av.VideoFrame) -> bool:
+    """Whether an interlaced frame shows its top field first. PyAV does not give the frame's flag, but
+    FFmpeg's separatefields follows it: given a picture whose even rows are black and odd rows white
+    (drawn over this frame, its flags kept), the field it puts out first says which."""
+    g = av.filter.Graph()
+    chain = [g.add_buffer(width=frame.width, height=frame.height, format=frame.format.name, time_base=Fraction(1, 25)),
+             g.add("format", "gray"), g.add("geq", "lum='255*mod(Y,2)'"), g.add("separatefields"), g.add("buffersink")]
+    for a, b in zip(chain, chain[1:]):
+        a.link_to(b)
+    g.configure()
+    g.push(frame)
+    return int(g.pull().to_ndarray()[0, 0]) == 0
+
+
+def _field_order(frame: av.VideoFrame, tag: int) -> int:
+    """An interlaced clip's field order as its first picture has it: containers and parsers guess (x264's
+    bottom-first H.264 in MPEG-TS says top first, DV in MOV says nothing); the stream's tag where it agrees."""
+    if not frame.interlaced_frame:
+        return tag
+    top = _top_field_first(frame)
+    if tag in ((FIELD_TT, FIELD_BT) if top else (FIELD_BB, FIELD_TB)):
+        return tag
+    return FIELD_TT if top else FIELD_BB
+
+
 def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.VideoFrame, path: str,
           origin: float) -> VideoInfo:
     """The video as decoded: tags a frame carries win over the container's (a GoPro file says
@@ -163,7 +189,8 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
         duration=_stated_length(container, vs, origin), origin=origin,
         colorspace=tag(first.colorspace, cc.colorspace), color_range=colour_range,
         color_primaries=tag(first.color_primaries, cc.color_primaries), color_trc=tag(first.color_trc, cc.color_trc),
-        rotation=int(first.rotation or 0), interlaced=bool(first.interlaced_frame), field_order=cc.field_order,
+        rotation=int(first.rotation or 0), interlaced=bool(first.interlaced_frame),
+        field_order=_field_order(first, cc.field_order),
         sample_aspect_ratio=Fraction(sar) if sar and sar.numerator else None, bit_rate=cc.bit_rate or 0,
         b_frames=bool(cc.has_b_frames),
         disposition=int(vs.disposition), metadata=dict(vs.metadata),

@@ -9,6 +9,7 @@ import os
 from fractions import Fraction
 
 import av
+import av.filter
 import numpy as np
 
 from ..colour import OutputPlanes, info_spec, sws_args
@@ -146,6 +147,7 @@ class VideoWriter:
         self.video = vs
         self.codec = self.encoding.codec
         self.pix_fmt = self.encoding.pix_fmt
+        self._fields = self._field_marker() if self.encoding.interlaced else None
         self.spec = info_spec(info)
         self.tags = output_tags(info, self.pix_fmt)  # (color_range, colorspace), as configure set them
         # the planes to be handed: the encoder's own layout where the engine can make it (so no swscale
@@ -186,6 +188,18 @@ class VideoWriter:
                 del tags[k]
             return
         self.out.options["movflags"] = "use_metadata_tags"
+
+    def _field_marker(self) -> av.filter.Graph:
+        """A filter that marks each frame's field order: x264 and the MPEG-2 encoder code the order a frame
+        says, not the stream's (PyAV cannot set it on a frame), so top-first video came out bottom first."""
+        g = av.filter.Graph()
+        chain = [g.add_buffer(width=self.width, height=self.height, format=self.pix_fmt,
+                              time_base=self.encoding.time_base),
+                 g.add("setfield", "tff" if self.info.top_field_first else "bff"), g.add("buffersink")]
+        for a, b in zip(chain, chain[1:]):
+            a.link_to(b)
+        g.configure()
+        return g
 
     def _add_other(self, s: OtherStream) -> None:
         fmt = self.format_name
@@ -237,6 +251,9 @@ class VideoWriter:
             pts = pts if self._last_pts is None else max(pts, self._last_pts + 1)
             self._last_pts = pts
         frame.pts, frame.time_base = pts, tb
+        if self._fields is not None:
+            self._fields.push(frame)
+            frame = self._fields.pull()
         # some encoders (ProRes) write the frame's own tags, others the stream's: set both alike
         frame.color_range, frame.colorspace = self.tags
         frame.color_primaries = self.info.color_primaries
