@@ -18,7 +18,8 @@ from footage_check import check_whole, colour_shift
 from media_factory import video_frames
 from truesight_video.cli import main
 
-FAST = ["--device", "cpu", "--model", "unsharp-placeholder", "-q"]
+LOUD = ["--device", "cpu", "--model", "unsharp-placeholder"]  # warnings on stderr
+FAST = [*LOUD, "-q"]
 
 
 def sharpen(src: Path, dst: Path, *args: str) -> subprocess.CompletedProcess:
@@ -53,7 +54,7 @@ def test_iphone_like_hevc10_hlg_with_edit_list(tmp_path):
 
 def test_h264_in_webm_gets_an_encoder_webm_holds_and_says_so(tmp_path):
     src = kinds.h264_in_webm(tmp_path / "cam.webm")
-    r = sharpen(src, tmp_path / "out.webm", "--device", "cpu", "--model", "unsharp-placeholder", "--strength", "0")
+    r = sharpen(src, tmp_path / "out.webm", *LOUD, "--strength", "0")
     assert r.returncode == 0, r.stderr
     said = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
     assert len(said) == 1 and "libvpx-vp9" in said[0] and "webm" in said[0], r.stderr
@@ -149,7 +150,7 @@ def test_av1_stays_av1(tmp_path):
         for f in kinds._pictures(range(10), 64, 48, Fraction(1, 25)):
             c.mux(vs.encode(f))
         c.mux(vs.encode(None))
-    r = sharpen(src, tmp_path / "out.mp4", *FAST, "--strength", "0")
+    r = sharpen(src, tmp_path / "out.mp4", *LOUD, "--strength", "0")
     assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
     with av.open(str(tmp_path / "out.mp4")) as c:
         assert c.streams.video[0].codec_context.codec.canonical_name == "av1"
@@ -193,6 +194,25 @@ def test_interlaced_video_keeps_its_field_order(tmp_path, codec, name, top_first
             assert all(f.interlaced_frame and _top_field_first(f) == top_first for f in frames), path
             if not (codec == "libx264" and src.suffix in (".ts", ".mts")):  # there FFmpeg's parser guesses
                 assert c.streams.video[0].codec_context.field_order in ((2, 5) if top_first else (3, 4, 0)), path
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_mp4_chapters_are_kept_without_a_false_warning(tmp_path, suffix):
+    # QuickTime's chapter text track (HandBrake, iPhone exports) was warned about as a data stream
+    # "cannot be stored; dropped", though the chapters were kept
+    from fractions import Fraction
+
+    src = tmp_path / "film.mp4"
+    with av.open(str(src), "w") as c:
+        vs = kinds._add_video(c, "libx264", (64, 48), 25, {"preset": "ultrafast"})
+        c.set_chapters([{"id": k + 1, "start": 400 * k, "end": 400 * (k + 1), "time_base": Fraction(1, 1000),
+                         "metadata": {"title": t}} for k, t in enumerate(("Intro", "Main"))])
+        for p in kinds._encode(vs, kinds._pictures(range(20), 64, 48, Fraction(1, 25))):
+            c.mux(p)
+    r = sharpen(src, tmp_path / f"out{suffix}", *LOUD)
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        assert [ch["metadata"]["title"] for ch in c.chapters()] == ["Intro", "Main"]
 
 
 def test_a_cut_vfr_mp4_is_still_refused(tmp_path):

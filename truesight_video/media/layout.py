@@ -71,7 +71,7 @@ class OtherStream:
     """A stream besides the video: copied packet for packet where the output can hold it."""
 
     index: int
-    kind: str  # audio, subtitle, data, video, attachment or cover (an attached picture)
+    kind: str  # audio, subtitle, data, video, attachment, cover (an attached picture) or chapters (their QuickTime track)
     codec: str
     label: str  # its handler name, else its codec: what warnings call it
     stream: Any  # the input stream, the template of its copy

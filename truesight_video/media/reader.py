@@ -123,11 +123,13 @@ def _codec_name(s: av.stream.Stream) -> str:
     return (cc.codec.canonical_name if cc.codec is not None else cc.name) or ""
 
 
-def _other(s: av.stream.Stream) -> OtherStream:
+def _other(s: av.stream.Stream, chapters: bool) -> OtherStream:
     cover = bool(s.disposition & av.stream.Disposition.attached_pic)
     timecode = s.metadata.get("timecode") if s.type == "data" else None
-    return OtherStream(index=s.index, kind="cover" if cover else s.type, codec=_codec_name(s), label=_label(s),
-                       stream=s, timecode=timecode)
+    # QuickTime keeps chapter titles in a text track, which FFmpeg reads into the chapters and then hides
+    chapter_track = chapters and s.type == "data" and s.discard == av.stream.Discard.all and not _codec_name(s)
+    kind = "cover" if cover else "chapters" if chapter_track else s.type
+    return OtherStream(index=s.index, kind=kind, codec=_codec_name(s), label=_label(s), stream=s, timecode=timecode)
 
 
 def _stated_length(container: av.container.InputContainer, vs: av.VideoStream, origin: float) -> float | None:
@@ -239,8 +241,8 @@ class VideoReader:
                 raise TruesightError(f"video stream of {self.path} has no size (codec {info.codec!r})")
             self.info = info
             self._spec = info_spec(info)
-            others = tuple(_other(s) for s in self.container.streams if s.index != self.stream.index)
             chapters = tuple(self.container.chapters()) if hasattr(self.container, "chapters") else ()
+            others = tuple(_other(s, bool(chapters)) for s in self.container.streams if s.index != self.stream.index)
             self.layout = Layout(video=info, others=others, metadata=dict(self.container.metadata),
                                  chapters=chapters)
             self._step = self._frame_step(info)

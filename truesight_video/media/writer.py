@@ -203,6 +203,8 @@ class VideoWriter:
 
     def _add_other(self, s: OtherStream) -> None:
         fmt = self.format_name
+        if s.kind == "chapters":
+            return  # its titles are the layout's chapters, written as the output container keeps them
         if s.timecode is not None:
             # a QuickTime timecode track: copied packets break the mov trailer, but the muxer rebuilds
             # the track from the video stream's timecode tag (Matroska keeps the tag itself)
