@@ -215,6 +215,28 @@ def test_mp4_chapters_are_kept_without_a_false_warning(tmp_path, suffix):
         assert [ch["metadata"]["title"] for ch in c.chapters()] == ["Intro", "Main"]
 
 
+def test_side_by_side_of_anamorphic_mpeg2_keeps_its_aspect(tmp_path):
+    # MPEG-2 stores a few picture aspects only: the side-by-side of 16:9 PAL (32:9) came back with square
+    # pixels, squeezed, and nothing said so; now an encoder that can store it is taken, with a warning
+    from fractions import Fraction
+
+    src = tmp_path / "dvb.ts"
+    with av.open(str(src), "w") as c:
+        vs = kinds._add_video(c, "mpeg2video", (64, 48), 25, {})
+        vs.codec_context.sample_aspect_ratio = Fraction(4, 3)  # a 16:9 picture, which MPEG-2 stores
+        for p in kinds._encode(vs, kinds._pictures(range(10), 64, 48, Fraction(1, 25))):
+            c.mux(p)
+    with av.open(str(src)) as c:
+        assert Fraction(c.streams.video[0].codec_context.sample_aspect_ratio) == Fraction(4, 3)
+    r = sharpen(src, tmp_path / "pair.ts", *LOUD, "--side-by-side")  # 32:9: MPEG-2 cannot
+    assert r.returncode == 0, r.stderr
+    assert "pixel aspect 4/3" in r.stderr and "writing" in r.stderr, r.stderr
+    with av.open(str(tmp_path / "pair.ts")) as c:
+        cc = c.streams.video[0].codec_context
+        assert (cc.width, cc.height) == (128, 48)
+        assert Fraction(cc.sample_aspect_ratio) == Fraction(4, 3)
+
+
 def test_a_cut_vfr_mp4_is_still_refused(tmp_path):
     # the AVI allowance above, applied to every container, let an MP4 cut a few fast frames short pass:
     # its average frame rate made the packets' time span look whole

@@ -175,11 +175,13 @@ def configure(vs: av.VideoStream, enc: VideoEncoding, info: VideoInfo, width: in
 
 
 def reads_back(buf: io.BytesIO, out: av.container.OutputContainer, packets: list[av.Packet], kind: str,
-               codec: str) -> bool:
-    """Whether what an in-memory trial container holds is read back as a stream of this kind and codec.
-    MPEG program and transport streams take any codec but mark only some (VP9 in them is read back as MP3
-    or as data: a file without video). True where the packets cannot be muxed at all: from a one-frame
-    encode x265 can return made-up timestamps that the mp4 muxer refuses, which says nothing about a real run."""
+               codec: str, sar: Fraction | None = None) -> bool:
+    """Whether what an in-memory trial container holds is read back as a stream of this kind and codec
+    (and pixel aspect, to 5 %). MPEG program and transport streams take any codec but mark only some (VP9
+    in them is read back as MP3 or as data: a file without video); MPEG-2 stores a few picture aspects
+    only (a side-by-side of 16:9 PAL, 32:9, came back square). True where the packets cannot be muxed at
+    all: from a one-frame encode x265 can return made-up timestamps that the mp4 muxer refuses, which
+    says nothing about a real run."""
     try:
         for p in packets:
             out.mux(p)
@@ -191,9 +193,15 @@ def reads_back(buf: io.BytesIO, out: av.container.OutputContainer, packets: list
     try:
         with av.open(buf, "r") as back:
             return any(s.type == kind and s.codec_context is not None and s.codec_context.codec is not None
-                       and s.codec_context.codec.canonical_name == family for s in back.streams)
+                       and s.codec_context.codec.canonical_name == family
+                       and (sar is None or abs(_sar(s.codec_context) / sar - 1) < 0.05) for s in back.streams)
     except (av.FFmpegError, ValueError):
         return False
+
+
+def _sar(cc: av.VideoCodecContext) -> Fraction:
+    sar = cc.sample_aspect_ratio
+    return Fraction(sar) if sar and sar.numerator else Fraction(1)
 
 
 def _trial(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> str | None:
@@ -210,8 +218,10 @@ def _trial(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, he
                 np.frombuffer(plane, np.uint8)[:] = 0
             frame.pts, frame.time_base = 0, info.time_base
             packets = vs.encode(frame) + vs.encode(None)
-            if not reads_back(buf, out, packets, "video", enc.codec):
-                return f"{format_name} does not mark {_codec_family(enc.codec)} video so that it can be read back"
+            if not reads_back(buf, out, packets, "video", enc.codec, info.sample_aspect_ratio):
+                return (f"{_codec_family(enc.codec)} video at {width}x{height}"
+                        + (f", pixel aspect {info.sample_aspect_ratio}," if info.sample_aspect_ratio else "")
+                        + f" does not read back as such from {format_name}")
         return None
     except (av.FFmpegError, ValueError, TypeError, NotImplementedError, OverflowError) as e:
         return first_line(e)
@@ -257,7 +267,7 @@ def _plan_for(codec: str, info: VideoInfo, settings: EncodeSettings, format_name
             problem = _trial(format_name, enc, info, width, height)
             if problem is None:
                 return enc, ""
-            why = why or problem
+            why = problem  # the last try (a standard frame rate) says most
     return None, why
 
 
