@@ -237,6 +237,24 @@ def test_side_by_side_of_anamorphic_mpeg2_keeps_its_aspect(tmp_path):
         assert Fraction(cc.sample_aspect_ratio) == Fraction(4, 3)
 
 
+def test_a_font_attachment_is_kept_in_matroska_and_named_where_webm_drops_it(tmp_path):
+    # WebM's muxer accepts an attachment and leaves it out of the file: it vanished without a word
+    from fractions import Fraction
+
+    src = tmp_path / "rip.mkv"
+    with av.open(str(src), "w") as c:
+        vs = kinds._add_video(c, "libvpx-vp9", (64, 48), 25, {})
+        c.add_attachment("Font.ttf", "application/x-truetype-font", b"\x00\x01\x00\x00" * 64)
+        for p in kinds._encode(vs, kinds._pictures(range(5), 64, 48, Fraction(1, 25))):
+            c.mux(p)
+    for suffix, kept in ((".mkv", True), (".webm", False)):
+        r = sharpen(src, tmp_path / f"out{suffix}", *LOUD)
+        assert r.returncode == 0, r.stderr
+        assert ("attachment stream 1 (Font.ttf) cannot be stored in webm; dropped" in r.stderr) != kept, r.stderr
+        with av.open(str(tmp_path / f"out{suffix}")) as c:
+            assert [s.metadata.get("filename") for s in c.streams if s.type == "attachment"] == (["Font.ttf"] if kept else [])
+
+
 def test_a_cut_vfr_mp4_is_still_refused(tmp_path):
     # the AVI allowance above, applied to every container, let an MP4 cut a few fast frames short pass:
     # its average frame rate made the packets' time span look whole

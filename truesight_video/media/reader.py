@@ -112,7 +112,7 @@ def work_format(pix_fmt: str) -> tuple[str, int]:
 
 def _label(s: av.stream.Stream) -> str:
     handler = s.metadata.get("handler_name", "").strip("\t\x00\x1f ")
-    return handler or _codec_name(s) or "?"
+    return handler or _codec_name(s) or s.metadata.get("filename") or "?"
 
 
 def _codec_name(s: av.stream.Stream) -> str:

@@ -38,6 +38,8 @@ def can_copy(format_name: str, stream: av.stream.Stream) -> bool:
     name = stream.codec_context.name if getattr(stream, "codec_context", None) else ""
     if format_name in MOV_FAMILY and format_name != "mov" and name.startswith("pcm_"):
         return False  # the header is accepted, but FFmpeg's mp4 trailer then fails on copied PCM (MOV holds it)
+    if format_name == "webm" and stream.type == "attachment":
+        return False  # WebM's muxer accepts an attachment (a subtitle font) and leaves it out of the file
     try:
         with av.open(io.BytesIO(), "w", format=format_name) as probe_out:
             probe_out.add_stream_from_template(stream)
