@@ -255,6 +255,16 @@ def test_a_font_attachment_is_kept_in_matroska_and_named_where_webm_drops_it(tmp
             assert [s.metadata.get("filename") for s in c.streams if s.type == "attachment"] == (["Font.ttf"] if kept else [])
 
 
+def test_an_audio_only_container_is_a_clear_error_not_about_codec(tmp_path):
+    # it said "--codec no encoder can write ...", naming a flag the user had not given
+    from media_factory import make_clip
+
+    src = make_clip(tmp_path / "clip.mp4", codec="libx264", frames=3)
+    r = sharpen(src, tmp_path / "clip.wav", *FAST)
+    assert r.returncode == 1 and r.stderr.startswith("error: no encoder can write this video into wav"), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not list(tmp_path.glob("*.wav")) and not list(tmp_path.glob(".*"))
+
+
 def test_a_cut_vfr_mp4_is_still_refused(tmp_path):
     # the AVI allowance above, applied to every container, let an MP4 cut a few fast frames short pass:
     # its average frame rate made the packets' time span look whole

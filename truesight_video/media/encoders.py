@@ -12,7 +12,7 @@ import av
 import numpy as np
 
 from ..colour import RANGE_FULL, RGB_WORK_MATRIX
-from ..errors import ParameterError, first_line
+from ..errors import ParameterError, TruesightError, first_line
 from ..options import NAMED_PRESETS, EncodeSettings
 from .layout import FIELD_TT, VideoInfo
 from .reader import YUVJ
@@ -298,7 +298,9 @@ def plan_video(info: VideoInfo, settings: EncodeSettings, format_name: str, widt
                             info.codec, format_name, tried[0] if tried else f"no {own} encoder", name)
             return enc
         tried.append(f"{name}: {why}")
-    raise ParameterError("codec", f"no encoder can write this video into {format_name} ({'; '.join(tried)})")
+    # not the user's --codec (none was given): the output's container is what fails
+    raise TruesightError(f"no encoder can write this video into {format_name} ({'; '.join(tried)}); "
+                         "try another output extension")
 
 
 def _default_encoder(format_name: str) -> str | None:
