@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from dataclasses import dataclass
 from fractions import Fraction
 
 import av
@@ -55,38 +56,48 @@ AUDIO_ENCODERS = ("aac", "libopus", "mp2", "ac3", "libmp3lame", "pcm_s16le")
 NAMED_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}
 
 
-def _audio_setup(codec: str, channels: int, rate: int) -> tuple[int, str, str] | None:
-    """The sample rate, layout and sample format this encoder gets for such audio, or None if it has no
-    sample format in common with PyAV's resampler."""
+@dataclass(frozen=True)
+class AudioEncoding:
+    """How a transcoded audio stream is encoded."""
+
+    codec: str
+    rate: int
+    layout: str
+    sample_fmt: str
+
+
+def _audio_encoding(codec: str, channels: int, rate: int) -> AudioEncoding | None:
+    """What this encoder gets for such audio (its rate where the input's is not one it takes), or None if
+    it has no sample format in common with PyAV's resampler."""
     enc = av.codec.Codec(codec, "w")
     rates = enc.audio_rates or ()
     if rates and rate not in rates:
         rate = 48000 if 48000 in rates else max(rates)
     formats = [f.name for f in enc.audio_formats or ()]
     fmt = next((f for f in ("fltp", "flt", "s16p", "s16") if f in formats), None)
-    return (rate, NAMED_LAYOUTS.get(channels, "stereo"), fmt) if fmt else None
+    return AudioEncoding(codec, rate, NAMED_LAYOUTS.get(channels, "stereo"), fmt) if fmt else None
 
 
-def audio_encoder(format_name: str, channels: int, rate: int) -> str | None:
-    """The first audio encoder this container takes such audio from (tried in memory: opened and fed a
-    frame of silence), or None."""
+def plan_audio(format_name: str, channels: int, rate: int) -> AudioEncoding | None:
+    """The first audio encoding this container takes such audio in (tried in memory: opened, fed a frame
+    of silence and read back), or None."""
     for codec in dict.fromkeys(("libopus" if format_name == "webm" else "aac", *AUDIO_ENCODERS)):
         try:
-            setup = _audio_setup(codec, channels, rate)
-            if setup is None:
+            enc = _audio_encoding(codec, channels, rate)
+            if enc is None:
                 continue
-            r, layout, fmt = setup
             buf = io.BytesIO()
             with av.open(buf, "w", format=format_name) as out:
-                o = out.add_stream(codec, rate=r)
-                o.layout, o.format = layout, fmt
+                o = out.add_stream(codec, rate=enc.rate)
+                o.layout, o.format = enc.layout, enc.sample_fmt
                 out.start_encoding()
-                silence = av.AudioFrame(format=fmt, layout=layout, samples=o.codec_context.frame_size or 1024)
+                silence = av.AudioFrame(format=enc.sample_fmt, layout=enc.layout,
+                                        samples=o.codec_context.frame_size or 1024)
                 for plane in silence.planes:
                     np.frombuffer(plane, np.uint8)[:] = 0
-                silence.sample_rate, silence.pts = r, 0
+                silence.sample_rate, silence.pts = enc.rate, 0
                 if reads_back(buf, out, o.encode(silence) + o.encode(None), "audio", codec):
-                    return codec
+                    return enc
         except (av.FFmpegError, ValueError, TypeError, NotImplementedError, av.codec.codec.UnknownCodecError):
             continue
     return None
@@ -221,19 +232,17 @@ class VideoWriter:
             o.disposition = src.disposition
             self.copy[s.index] = o
             return
+        enc = None
         if s.kind == "audio":
-            n, rate = src.codec_context.layout.nb_channels, src.codec_context.sample_rate
-            codec = audio_encoder(fmt, n, rate)
-            setup = _audio_setup(codec, n, rate) if codec else None
-        if s.kind == "audio" and setup:
-            rate, layout, sample_fmt = setup
-            o = self.out.add_stream(codec, rate=rate)
-            o.layout, o.format = layout, sample_fmt
+            enc = plan_audio(fmt, src.codec_context.layout.nb_channels, src.codec_context.sample_rate)
+        if enc is not None:
+            o = self.out.add_stream(enc.codec, rate=enc.rate)
+            o.layout, o.format = enc.layout, enc.sample_fmt
             o.metadata.update(_kept_tags(src.metadata))
             o.disposition = src.disposition
             self.transcode[s.index] = (src, o)
             log.warning("audio stream %d (%s, %s) cannot be copied into %s; transcoding to %s",
-                        s.index, s.label, s.codec or "?", fmt, codec)
+                        s.index, s.label, s.codec or "?", fmt, enc.codec)
             return
         what = "cover art" if s.kind == "cover" else f"{s.kind} stream {s.index}"
         log.warning("%s (%s%s) cannot be stored in %s; dropped", what, s.label,
