@@ -102,6 +102,24 @@ def test_a_window_before_the_first_frame_of_an_avi(tmp_path):
     assert len(video_frames(tmp_path / "part.avi")) == 10
 
 
+def test_a_window_before_the_first_frame_says_where_the_video_starts(tmp_path):
+    # a capture whose picture starts 0.8 s after its sound: "no decodable video frames" did not say that
+    # the window (0-0.5 s) was the problem
+    from fractions import Fraction
+
+    src = tmp_path / "late.mkv"
+    with av.open(str(src), "w") as c:
+        vs = kinds._add_video(c, "libx264", (64, 48), 25, {"preset": "ultrafast"})
+        a = c.add_stream("aac", rate=48000, layout="stereo")
+        video = kinds._shift(kinds._encode(vs, kinds._pictures(range(10), 64, 48, Fraction(1, 25))), Fraction(4, 5))
+        for p in sorted(video + kinds._encode(a, kinds._tone(a, 1.2)), key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    r = sharpen(src, tmp_path / "out.mkv", *FAST, "--duration", "0.5")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "between 0s and 0.5s" in r.stderr and "shows at 0.800s" in r.stderr, r.stderr
+    assert not (tmp_path / "out.mkv").exists()
+
+
 def test_xvid_avi_with_b_frames(tmp_path):
     src = kinds.xvid_avi_bframes(tmp_path / "old.avi")
     assert whole(src, tmp_path / "out.avi") == []

@@ -223,6 +223,7 @@ class VideoReader:
             self.packets = 0
             self._pts_span: tuple[int, int] | None = None  # of the video packets read
             self._reached = float("-inf")  # the latest time any stream's packets reached, in seconds
+            self._past_end: float | None = None  # the time of the first frame past --duration's window
             self._last_pts: int | None = None
             self._video_done = False  # past --duration's end: later video packets are not decoded
             self._pending: deque = deque()
@@ -388,6 +389,7 @@ class VideoReader:
         if t < self.start - 1e-6:
             return None
         if self.end is not None and t >= self.end - 1e-6:
+            self._past_end = t
             return False
         pts = frame.pts
         # a frame must come after the one before (AVI gives decode order only, a flush may give none)
@@ -424,6 +426,9 @@ class VideoReader:
 
     def _check_complete(self, last_time: float | None) -> None:
         if self.decoded == 0:
+            if self._past_end is not None:  # the window ended before any frame was shown
+                raise TruesightError(f"no video frames in {self.path} between {self.start:g}s and {self.end:g}s "
+                                     f"(--start/--duration); the first after --start shows at {self._past_end:.3f}s")
             raise TruesightError(f"no decodable video frames in {self.path}" + (f" after --start {self.start}" if self.start else ""))
         if self.start or self.end is not None:
             return
