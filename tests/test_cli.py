@@ -397,15 +397,87 @@ def test_a_photo_keeps_its_colour_profile_and_exif(tmp_path):
         assert meta.icc == icc, out.name
         assert meta.exif == tiff[:30] + struct.pack(">H", 1) + tiff[32:], out.name  # orientation 6 -> 1
         assert cv2.imread(str(out)).shape == (60, 40, 3)  # shown upright, as the input was
-    # a PNG with alpha is read as stored, not turned: its orientation stays for the viewer to apply
-    rgba = np.concatenate([img, np.full((40, 60, 1), 200, np.uint8)], axis=2)
+    # a PNG with alpha (OpenCV reads its alpha only as stored) is turned upright too, its alpha with it: kept
+    # as stored, a side-by-side was turned whole by the viewer, and a WebP or TIFF came out sideways
+    alpha = np.arange(40 * 60, dtype=np.uint16).reshape(40, 60, 1) % 251
+    rgba = np.concatenate([img, alpha.astype(np.uint8)], axis=2)
     ok, png = cv2.imencode(".png", rgba)
     png = png.tobytes()
     chunk = b"eXIf" + tiff
     (tmp_path / "logo.png").write_bytes(png[:33] + struct.pack(">I", len(tiff)) + chunk
                                         + struct.pack(">I", zlib.crc32(chunk)) + png[33:])
-    assert run("sharpen", tmp_path / "logo.png", "-q").exit_code == 0
-    assert read_meta(tmp_path / "logo.sharp.png").exif == tiff
+    assert run("sharpen", tmp_path / "logo.png", "-q", "--strength", "0").exit_code == 0
+    assert read_meta(tmp_path / "logo.sharp.png").exif == tiff[:30] + struct.pack(">H", 1) + tiff[32:]
+    out = cv2.imread(str(tmp_path / "logo.sharp.png"), cv2.IMREAD_UNCHANGED)
+    assert np.array_equal(out[..., 3], np.rot90(alpha[..., 0].astype(np.uint8), -1))  # orientation 6: turned right
+    for suffix in (".webp", ".tif"):  # no EXIF written there: the pixels must be upright
+        assert run("sharpen", tmp_path / "logo.png", "-o", tmp_path / f"logo{suffix}", "-q").exit_code == 0
+        assert cv2.imread(str(tmp_path / f"logo{suffix}"), cv2.IMREAD_UNCHANGED).shape == (60, 40, 4)
+    assert run("sharpen", tmp_path / "logo.png", "-o", tmp_path / "pair.png", "--side-by-side", "-q").exit_code == 0
+    assert cv2.imread(str(tmp_path / "pair.png"), cv2.IMREAD_UNCHANGED).shape[:2] == (60, 80)  # side by side as shown
+
+
+def _cli(*args: object) -> subprocess.CompletedProcess:
+    """The CLI in its own process (a crash shows as a signal, warnings reach stderr)."""
+    return subprocess.run([sys.executable, "-m", "truesight_video.cli", *map(str, args), "--device", "cpu",
+                           "--model", "unsharp-placeholder"], capture_output=True, text=True)
+
+
+def test_a_still_whose_name_is_not_utf8_is_sharpened(tmp_path):
+    # cv2.imread crashed the whole folder run (SIGSEGV, no message) on a Latin-1 name such as caf\xe9.png
+    import cv2
+    import numpy as np
+
+    ok, png = cv2.imencode(".png", (np.arange(48 * 64 * 3) % 251).astype(np.uint8).reshape(48, 64, 3))
+    try:
+        (Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.png"))).write_bytes(png.tobytes())
+    except (OSError, UnicodeError):
+        pytest.skip("this filesystem takes UTF-8 names only")
+    (tmp_path / "z.png").write_bytes(png.tobytes())
+    r = _cli("sharpen", tmp_path, "-q")
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(bytes(tmp_path))) == [b"caf\xe9.png", b"caf\xe9.sharp.png", b"z.png", b"z.sharp.png"]
+
+
+@pytest.mark.parametrize("suffix", [".webp", ".bmp"])
+def test_a_16_bit_still_into_an_8_bit_format_is_scaled_not_saturated(tmp_path, suffix):
+    # OpenCV saturates 16-bit values it cannot store: 99 % of the output was white
+    import cv2
+    import numpy as np
+
+    deep = (np.arange(48 * 64 * 3, dtype=np.uint32).reshape(48, 64, 3) * 23 % 65536).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "scan.png"), deep)
+    r = _cli("sharpen", tmp_path / "scan.png", "-o", tmp_path / f"out{suffix}", "--strength", "0")
+    assert r.returncode == 0 and f"{suffix} is written at 8 bits" in r.stderr, r.stderr
+    out = cv2.imread(str(tmp_path / f"out{suffix}"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == np.uint8 and np.abs(out.astype(int) - deep.astype(int) / 257).max() <= 1
+
+
+def test_a_truncated_jpeg_is_refused_and_said_with_q_in_a_folder(tmp_path):
+    # a cut JPEG decoded with grey rows and no error: written, counted as sharpened, then skipped as done
+    import cv2
+    import numpy as np
+
+    ok, jpg = cv2.imencode(".jpg", (np.arange(96 * 128 * 3) % 251).astype(np.uint8).reshape(96, 128, 3))
+    (tmp_path / "cut.jpg").write_bytes(jpg.tobytes()[: len(jpg) // 2])
+    (tmp_path / "good.jpe").write_bytes(jpg.tobytes())  # a name OpenCV reads and cannot write: out as .jpg
+    r = _cli("sharpen", tmp_path, "-q")
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [f"{tmp_path / 'cut.jpg'}: truncated image {tmp_path / 'cut.jpg'}: "
+                                             "its JPEG data stops before its end"], r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.jpg", "good.jpe", "good.sharp.jpg"]
+
+
+def test_a_still_to_a_name_no_image_writer_takes_is_refused_first(tmp_path):
+    # -o pic.mp4 ran the model and then failed through the internal-error path with OpenCV's message
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(tmp_path / "pic.png"), np.zeros((8, 8, 3), np.uint8))
+    for name in ("pic.mp4", "pic"):
+        r = _cli("sharpen", tmp_path / "pic.png", "-o", tmp_path / name, "-q")
+        assert r.returncode == 1 and r.stderr.strip() == (
+            f"error: --output {name}: a still image is written as .png, .jpg, .webp, .tif or .bmp"), r.stderr
 
 
 def test_models_and_version():

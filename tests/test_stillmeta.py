@@ -7,7 +7,7 @@ import zlib
 import cv2
 import numpy as np
 
-from truesight_video.stillmeta import StillMeta, fits, orientation, read_meta, upright_exif, write_meta
+from truesight_video.stillmeta import StillMeta, fits, meta_of, orientation, read_meta, upright_exif, with_meta
 
 
 def _exif(order: bytes, value: int) -> bytes:
@@ -49,7 +49,7 @@ def test_png_exif_with_a_jpeg_prefix_and_a_png_round_trip(tmp_path):
     (tmp_path / "a.png").write_bytes(data[:33] + struct.pack(">I", len(chunk) - 4) + chunk
                                      + struct.pack(">I", zlib.crc32(chunk)) + data[33:])
     assert read_meta(tmp_path / "a.png").exif == tiff
-    cv2.imwrite(str(tmp_path / "b.png"), np.zeros((8, 8, 3), np.uint8))
-    assert write_meta(tmp_path / "b.png", StillMeta(_profile(b"RGB "), tiff))
+    (tmp_path / "b.png").write_bytes(with_meta(png.tobytes(), StillMeta(_profile(b"RGB "), tiff)))
     assert read_meta(tmp_path / "b.png") == StillMeta(_profile(b"RGB "), tiff)
     assert cv2.imread(str(tmp_path / "b.png")) is not None
+    assert meta_of(b"BM" + bytes(60)) == StillMeta()  # other formats: nothing, and no error

@@ -189,8 +189,8 @@ def _finish(result: Any, quiet: bool, list_failed: bool = False) -> None:
     """A folder or Ray run's summary line (and, for Ray, which clips failed); exit 1 if any did."""
     if not quiet:
         click.echo(f"{len(result.done)} sharpened, {len(result.skipped)} skipped, {len(result.failed)} failed", err=True)
-        for src, e in result.failed if list_failed else []:
-            click.echo(f"  failed: {src}: {error_text(e)}", err=True)
+    for src, e in result.failed if list_failed else []:  # failures are said with -q too
+        click.echo(f"  failed: {src}: {error_text(e)}", err=True)
     if result.failed:
         sys.exit(1)
 
@@ -201,9 +201,10 @@ def _job_reporter(as_json: bool, quiet: bool) -> Any:
     def on_done(src: Path, stats: Any, problem: str | TruesightError | None) -> None:
         if stats is not None:
             _report(stats, as_json, quiet)
+        elif isinstance(problem, TruesightError):  # a failure is said with -q too (only progress is hushed)
+            click.echo(f"{src}: {error_text(problem)}", err=True)
         elif not quiet:
-            text = error_text(problem) if isinstance(problem, TruesightError) else problem
-            click.echo(f"{src}: {text}", err=True)
+            click.echo(f"{src}: {problem}", err=True)
 
     return on_done
 

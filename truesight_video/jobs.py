@@ -14,7 +14,7 @@ from .errors import TruesightError, first_line
 from .options import EncodeSettings, SharpenOptions
 from .fsutil import check_output
 from .pipeline import Stats, sharpen_video
-from .stills import IMAGE_EXTS, is_image, read_still, to_tensor, to_uint8_rgb, write_still
+from .stills import IMAGE_EXTS, check_writable, is_image, read_still, to_tensor, to_uint8_rgb, write_still
 
 log = logging.getLogger("truesight_video")
 
@@ -23,8 +23,9 @@ MEDIA_EXTS = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".mts", ".m2ts", 
 
 
 def default_output(src: Path, out_dir: Path | None = None) -> Path:
-    """<stem>.sharp<ext>, beside the input or in out_dir; a GIF's is .mp4 (check_output refuses GIFs)."""
-    ext = ".mp4" if src.suffix.lower() == ".gif" else src.suffix
+    """<stem>.sharp<ext>, beside the input or in out_dir; a GIF's is .mp4 (check_output refuses GIFs), a
+    .jfif's or .jpe's .jpg (JPEG under names OpenCV reads but does not write)."""
+    ext = {".gif": ".mp4", ".jfif": ".jpg", ".jpe": ".jpg"}.get(src.suffix.lower(), src.suffix)
     return (out_dir or src.parent) / f"{src.stem}.sharp{ext}"
 
 
@@ -85,6 +86,7 @@ def sharpen_image(src: Path, dst: Path, options: SharpenOptions, model: Any = No
     from .engine import Sharpener, resolve_device
 
     check_output(src, dst, options.overwrite)
+    check_writable(dst)
     ignored = [what for what, unset in (("a start time", options.start == 0), ("a duration", options.duration is None),
                                         ("encoder settings", options.encode == EncodeSettings())) if not unset]
     if ignored:

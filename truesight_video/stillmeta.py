@@ -30,8 +30,12 @@ class StillMeta:
 
 
 def read_meta(path: str | Path) -> StillMeta:
-    """The ICC profile and EXIF of a JPEG or PNG (empty for other formats, or a file it cannot parse)."""
-    data = Path(path).read_bytes()
+    """The ICC profile and EXIF of a JPEG or PNG file (empty for other formats, or a file it cannot parse)."""
+    return meta_of(Path(path).read_bytes())
+
+
+def meta_of(data: bytes) -> StillMeta:
+    """The ICC profile and EXIF of a JPEG or PNG held in memory (empty otherwise)."""
     try:
         if data.startswith(_JPEG_SOI):
             return _jpeg_meta(data)
@@ -42,18 +46,23 @@ def read_meta(path: str | Path) -> StillMeta:
     return StillMeta()
 
 
-def write_meta(path: str | Path, meta: StillMeta) -> bool:
-    """Add meta to a JPEG or PNG that OpenCV just wrote (it has none of its own); False for other formats."""
-    p = Path(path)
-    data = p.read_bytes()
+def with_meta(data: bytes, meta: StillMeta) -> bytes:
+    """A JPEG or PNG that OpenCV just encoded (it writes no metadata of its own) with meta added; other
+    formats as they are."""
     if data.startswith(_JPEG_SOI):
-        out = _jpeg_with(data, meta)
-    elif data.startswith(_PNG_SIG):
-        out = _png_with(data, meta)
-    else:
-        return False
-    p.write_bytes(out)
-    return True
+        return _jpeg_with(data, meta)
+    if data.startswith(_PNG_SIG):
+        return _png_with(data, meta)
+    return data
+
+
+def jpeg_complete(data: bytes) -> bool:
+    """Whether a JPEG's image data runs to its end marker: one cut short decodes, with grey rows where the
+    data stopped, and no error."""
+    end = 2
+    for _, _, _, end in _jpeg_segments(data):
+        pass
+    return data.find(b"\xff\xd9", end) >= 0
 
 
 def orientation(exif: bytes) -> int:

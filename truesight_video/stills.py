@@ -3,19 +3,21 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .errors import TruesightError
+from .errors import ParameterError, TruesightError
 from .fsutil import atomic_path
-from .stillmeta import StillMeta, fits, orientation, read_meta, upright_exif, write_meta
+from .stillmeta import StillMeta, fits, jpeg_complete, meta_of, orientation, upright_exif, with_meta
 
 log = logging.getLogger("truesight_video")
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 def is_image(path: str | os.PathLike) -> bool:
@@ -23,16 +25,51 @@ def is_image(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTS
 
 
+def _decode(data: bytes, flags: int) -> np.ndarray | None:
+    """OpenCV's decode of a file's bytes (cv2.imread crashes the process on a file name that is not UTF-8)."""
+    import cv2
+
+    with _quiet_opencv():
+        return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+
+
+def _read(path: str | os.PathLike, flags: int) -> tuple[np.ndarray, bytes]:
+    """Decode an image file, or raise a one-line TruesightError; also its bytes."""
+    p = Path(path)
+    if not p.is_file():
+        raise TruesightError(f"image not found: {path}")
+    data = p.read_bytes()
+    if data.startswith(b"\xff\xd8") and not jpeg_complete(data):  # OpenCV may decode it, grey where it stops
+        raise TruesightError(f"truncated image {path}: its JPEG data stops before its end")
+    img = _decode(data, flags)
+    if img is None:
+        raise TruesightError(f"not a readable image: {path}")
+    return img, data
+
+
+@contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """OpenCV's own log lines (a TIFF tag it skips, a format it falls back from) off while it works: the
+    errors that matter come back as None or False and are said in one line."""
+    import cv2
+
+    try:
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    except AttributeError:  # a build without the logging module
+        yield
+        return
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
     """Read an image as HxWx3 RGB uint8 (16-bit images are scaled down)."""
     import cv2
 
-    p = Path(path)
-    if not p.is_file():
-        raise TruesightError(f"image not found: {path}")
-    img = cv2.imread(str(p), cv2.IMREAD_COLOR_RGB if hasattr(cv2, "IMREAD_COLOR_RGB") else cv2.IMREAD_COLOR)
-    if img is None:
-        raise TruesightError(f"not a readable image: {path}")
+    img, _ = _read(path, cv2.IMREAD_COLOR_RGB if hasattr(cv2, "IMREAD_COLOR_RGB") else cv2.IMREAD_COLOR)
     if not hasattr(cv2, "IMREAD_COLOR_RGB"):
         img = img[..., ::-1]
     if img.dtype == np.uint16:
@@ -40,20 +77,40 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def write_rgb(path: str | os.PathLike, rgb: np.ndarray) -> None:
-    """Write HxWx3 RGB uint8 atomically."""
+def _write(path: Path, img: np.ndarray, meta: StillMeta = StillMeta()) -> None:
+    """Encode an image by its path's extension and write it atomically, meta added (JPEG, PNG)."""
     import cv2
 
+    try:
+        with _quiet_opencv():
+            ok, enc = cv2.imencode(path.suffix, np.ascontiguousarray(img), _write_params(path))
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise TruesightError(f"cannot write image {path}: OpenCV has no {path.suffix or 'extensionless'} writer")
     with atomic_path(path) as tmp:
-        if not cv2.imwrite(str(tmp), np.ascontiguousarray(rgb[..., ::-1]), _write_params(Path(path))):
-            raise TruesightError(f"cannot write image {path}")
+        tmp.write_bytes(with_meta(enc.tobytes(), meta))
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Refuse, before any work, a still output whose extension OpenCV cannot encode (.mp4, none)."""
+    import cv2
+
+    p = Path(path)
+    if not p.suffix or not cv2.haveImageWriter("x" + p.suffix):  # the name itself may not be UTF-8
+        raise ParameterError("output", f"{p.name}: a still image is written as .png, .jpg, .webp, .tif or .bmp")
+
+
+def write_rgb(path: str | os.PathLike, rgb: np.ndarray) -> None:
+    """Write HxWx3 RGB uint8 atomically."""
+    _write(Path(path), rgb[..., ::-1])
 
 
 def _write_params(path: Path) -> list[int]:
     import cv2
 
     ext = path.suffix.lower()
-    if ext in (".jpg", ".jpeg"):
+    if ext in LOSSY_8BIT:
         return [cv2.IMWRITE_JPEG_QUALITY, 95]
     if ext == ".webp":
         return [cv2.IMWRITE_WEBP_QUALITY, 101]  # > 100 means lossless
@@ -74,31 +131,27 @@ class Still:
 
 
 LOSSY_8BIT = {".jpg", ".jpeg"}  # formats OpenCV writes at 8 bits without alpha
+DEEP_EXTS = {".png", ".tif", ".tiff"}  # formats OpenCV writes 16 bits into (others saturate them)
 ALPHA_EXTS = {".png", ".webp", ".tif", ".tiff", ".bmp"}
 
 
 def read_still(path: str | os.PathLike) -> Still:
-    """Read an image for sharpening, keeping its alpha, bit depth and greyness."""
+    """Read an image for sharpening, keeping its alpha, bit depth and greyness, upright as a viewer shows it."""
     import cv2
 
-    p = Path(path)
-    if not p.is_file():
-        raise TruesightError(f"image not found: {path}")
     # ANYDEPTH | ANYCOLOR keeps 16 bits and grey and turns a phone photo upright by its EXIF orientation;
     # only UNCHANGED keeps alpha, and it ignores the orientation: used where a fourth channel is there
-    img = cv2.imread(str(p), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
-    if img is None:
-        raise TruesightError(f"not a readable image: {path}")
-    as_stored = False
-    if p.suffix.lower() in ALPHA_EXTS:
-        full = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    shown, data = _read(path, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    img = shown
+    if Path(path).suffix.lower() in ALPHA_EXTS:
+        full = _decode(data, cv2.IMREAD_UNCHANGED)
         if full is not None and full.ndim == 3 and full.shape[2] == 4:
-            img, as_stored = full, True
-    meta = read_meta(p)
-    if meta.exif is not None and not as_stored and orientation(meta.exif) > 1:
+            img = _turned_as(full, shown)
+    meta = meta_of(data)
+    if meta.exif is not None and orientation(meta.exif) > 1:
         # which formats OpenCV turns by their EXIF depends on its version: see whether it did
-        raw = cv2.imread(str(p), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-        if raw is not None and (raw.shape != img.shape or not np.array_equal(raw, img)):
+        raw = _decode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+        if raw is not None and (raw.shape != shown.shape or not np.array_equal(raw, shown)):
             meta = replace(meta, exif=upright_exif(meta.exif))
     if img.dtype not in (np.uint8, np.uint16):
         raise TruesightError(f"{path}: {img.dtype} images are not supported (8- or 16-bit only)")
@@ -115,15 +168,31 @@ def read_still(path: str | os.PathLike) -> Still:
     return Still(rgb, alpha, 16 if img.dtype == np.uint16 else 8, gray, meta)
 
 
+def _turned_as(stored: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """A picture with alpha, read as stored, turned and flipped as OpenCV turned its colour by the file's
+    orientation (EXIF in JPEG, PNG and WebP, TIFF's own tag): the one of the eight that matches it, else
+    as stored. Kept as stored, a side-by-side was turned whole and WebP and TIFF came out sideways."""
+    colour = stored[..., :3] if shown.ndim == 3 else stored[..., 0]
+    for flip in (False, True):
+        for k in range(4):
+            candidate = np.rot90(colour[:, ::-1] if flip else colour, k)
+            if candidate.shape[:2] == shown.shape[:2] and np.array_equal(candidate, shown.reshape(candidate.shape)):
+                return np.ascontiguousarray(np.rot90(stored[:, ::-1] if flip else stored, k))
+    return stored
+
+
 def write_still(path: str | os.PathLike, rgb: np.ndarray, like: Still) -> None:
     """Write float RGB in [0,1] atomically as `like` was stored (alpha re-attached, depth, grey), as far
     as the output format allows (JPEG: 8-bit, no alpha; said in a warning)."""
     import cv2
 
     p = Path(path)
-    eight = p.suffix.lower() in LOSSY_8BIT or like.bits == 8
-    if p.suffix.lower() in LOSSY_8BIT and (like.bits == 16 or like.alpha is not None):
+    ext = p.suffix.lower()
+    eight = ext not in DEEP_EXTS or like.bits == 8
+    if ext in LOSSY_8BIT and (like.bits == 16 or like.alpha is not None):
         log.warning("%s: JPEG holds 8 bits and no alpha; written without them", p.name)
+    elif like.bits == 16 and eight:
+        log.warning("%s: %s is written at 8 bits here; the input has 16", p.name, ext)
     top, dtype = (255.0, np.uint8) if eight else (65535.0, np.uint16)
     out = np.clip(rgb, 0.0, 1.0)
     if like.gray:
@@ -140,11 +209,7 @@ def write_still(path: str | os.PathLike, rgb: np.ndarray, like: Still) -> None:
         if like.gray:
             out = np.repeat(out, 3, axis=2)
         out = np.concatenate([out, alpha[..., None]], axis=2)
-    with atomic_path(p) as tmp:
-        if not cv2.imwrite(str(tmp), np.ascontiguousarray(out), _write_params(p)):
-            raise TruesightError(f"cannot write image {path}")
-        if not like.meta.empty:
-            write_meta(tmp, like.meta)
+    _write(p, out, like.meta)
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
