@@ -53,3 +53,24 @@ def test_png_exif_with_a_jpeg_prefix_and_a_png_round_trip(tmp_path):
     assert read_meta(tmp_path / "b.png") == StillMeta(_profile(b"RGB "), tiff)
     assert cv2.imread(str(tmp_path / "b.png")) is not None
     assert meta_of(b"BM" + bytes(60)) == StillMeta()  # other formats: nothing, and no error
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def test_png_colour_chunks_are_carried_and_an_animated_png_is_known():
+    # gAMA/cHRM (linear data) and cICP (an HDR PNG) were dropped: the output was shown as plain sRGB;
+    # an animated PNG lost its later frames without a word
+    ok, png = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))
+    data = png.tobytes()
+    colour = (_png_chunk(b"gAMA", struct.pack(">I", 100000)), _png_chunk(b"cICP", bytes((9, 16, 0, 1))))
+    src = data[:33] + b"".join(colour) + _png_chunk(b"acTL", struct.pack(">II", 3, 0)) + data[33:]
+    meta = meta_of(src)
+    assert meta.png_colour == colour and meta.frames == 3 and not meta.empty
+    out = with_meta(data, meta)
+    assert out[33:33 + sum(map(len, colour))] == b"".join(colour)  # right after IHDR, before the pixels
+    assert meta_of(out).png_colour == colour and meta_of(out).frames == 1
+    assert cv2.imdecode(np.frombuffer(out, np.uint8), cv2.IMREAD_COLOR) is not None
+    webp = b"RIFF" + struct.pack("<I", 30) + b"WEBPVP8X" + struct.pack("<I", 10) + bytes((0x02,)) + bytes(9)
+    assert meta_of(webp).frames == 0  # animated, count not stated

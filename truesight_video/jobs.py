@@ -95,6 +95,9 @@ def sharpen_image(src: Path, dst: Path, options: SharpenOptions, model: Any = No
     dev = resolve_device(eng.device)
     t0 = time.perf_counter()
     still = read_still(src)
+    if still.meta.frames != 1:
+        log.warning("%s is animated: only its first frame is sharpened (%s)", src.name,
+                    f"{still.meta.frames} frames" if still.meta.frames else "a still reader reads no more")
     rgb = still.rgb
     net = model if model is not None else load_model(eng.weights, dev)
     with Sharpener(net, dev, precision=eng.precision, strength=eng.strength, tile=eng.tile,

@@ -1,5 +1,6 @@
-"""A still's colour profile (ICC) and EXIF, read from a JPEG or PNG and written into the sharpened file
-(OpenCV writes neither): without the profile a wide-gamut phone photo is shown as sRGB, washed out."""
+"""A still's colour profile (ICC), EXIF and PNG colour chunks, read from a JPEG or PNG and written into the
+sharpened file (OpenCV writes none): without the profile a wide-gamut phone photo is shown as sRGB,
+washed out. Also whether a PNG or WebP is animated (OpenCV reads its first frame only)."""
 from __future__ import annotations
 
 import struct
@@ -22,11 +23,14 @@ class StillMeta:
 
     icc: bytes | None = None
     exif: bytes | None = None  # the TIFF structure, without JPEG's Exif header
+    # a PNG's other colour chunks as they were (gAMA, cHRM, sRGB; cICP marks HDR): written into PNGs only
+    png_colour: tuple[bytes, ...] = ()
+    frames: int = 1  # an animated PNG's (acTL) or WebP's (ANIM) frames: 0 where the count is not stated
 
     @property
     def empty(self) -> bool:
         """Nothing to write."""
-        return self.icc is None and self.exif is None
+        return self.icc is None and self.exif is None and not self.png_colour
 
 
 def read_meta(path: str | Path) -> StillMeta:
@@ -41,6 +45,9 @@ def meta_of(data: bytes) -> StillMeta:
             return _jpeg_meta(data)
         if data.startswith(_PNG_SIG):
             return _png_meta(data)
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            # an animated WebP's VP8X header has the animation flag; the frame count is not stated up front
+            return StillMeta(frames=0 if data[12:16] == b"VP8X" and data[20] & 0x02 else 1)
     except (struct.error, zlib.error, IndexError, ValueError):
         pass  # metadata is a courtesy: a damaged header must not stop the pixels
     return StillMeta()
@@ -165,20 +172,28 @@ def _png_chunks(data: bytes):
         i += 12 + n
 
 
+_PNG_COLOUR = (b"gAMA", b"cHRM", b"sRGB", b"cICP")
+
+
 def _png_meta(data: bytes) -> StillMeta:
     exif = icc = None
-    for kind, body, _, _ in _png_chunks(data):
-        if kind == b"iCCP":
+    colour, frames = [], 1
+    for kind, body, start, end in _png_chunks(data):
+        if kind in _PNG_COLOUR:
+            colour.append(data[start:end])
+        elif kind == b"acTL":
+            (frames,) = struct.unpack_from(">I", body)
+        elif kind == b"iCCP":
             unzip = zlib.decompressobj()
             icc = unzip.decompress(body[body.index(b"\x00") + 2:], _MAX_ICC)  # name, NUL, method 0, zlib
             icc = None if unzip.unconsumed_tail else icc
         elif kind == b"eXIf":
             exif = body[len(_EXIF_ID):] if body.startswith(_EXIF_ID) else body  # some writers keep JPEG's prefix
-    return StillMeta(icc, exif)
+    return StillMeta(icc, exif, tuple(colour), frames)
 
 
 def _png_with(data: bytes, meta: StillMeta) -> bytes:
-    chunks = []
+    chunks = list(meta.png_colour)
     if meta.icc:
         chunks.append(_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(meta.icc)))
     if meta.exif is not None:
