@@ -296,21 +296,28 @@ def _add_video(c: Any, codec: str, size: tuple[int, int], rate: int, options: di
     return vs
 
 
+def _h264_aac(path: Path, fmt: str, frames: int, size: tuple[int, int], options: dict[str, str], *,
+              audio_extra: float = 0.0, audio_shift: Fraction = Fraction(0), start: Fraction = Fraction(0)) -> Path:
+    """H.264 + AAC at 25 fps in `fmt`, muxed in time order: the audio `audio_extra` seconds longer than the
+    video and moved by `audio_shift`, every stream moved by `start`."""
+    w, h = size
+    rate = 25
+    with av.open(str(path), "w", format=fmt) as c:
+        vs = _add_video(c, "libx264", size, rate, options)
+        a = c.add_stream("aac", rate=48000, layout="stereo")
+        video = _encode(vs, _pictures(range(frames), w, h, Fraction(1, rate)))
+        audio = _shift(_encode(a, _tone(a, frames / rate + audio_extra)), audio_shift)
+        for p in sorted(_shift(video + audio, start), key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    return Path(path)
+
+
 def mp4_with_early_audio(path: Path, frames: int = 25, early: Fraction = Fraction(1, 2), *,
                          size: tuple[int, int] = (64, 48)) -> Path:
     """H.264 + AAC in MP4 whose audio starts `early` seconds before the video: the muxer's edit list hides
     that audio (players start both at the video), and FFmpeg's demuxer flags its packets as discarded."""
-    w, h = size
-    rate = 25
-    tb = Fraction(1, rate)
-    with av.open(str(path), "w", format="mp4") as c:
-        vs = _add_video(c, "libx264", size, rate, {"preset": "ultrafast", "bf": "0"})
-        a = c.add_stream("aac", rate=48000, layout="stereo")
-        video = _encode(vs, _pictures(range(frames), w, h, tb))
-        audio = _shift(_encode(a, _tone(a, frames / rate + float(early))), -early)
-        for p in sorted(video + audio, key=lambda q: float(q.dts * q.time_base)):
-            c.mux(p)
-    return Path(path)
+    return _h264_aac(path, "mp4", frames, size, {"preset": "ultrafast", "bf": "0"}, audio_extra=float(early),
+                     audio_shift=-early)
 
 
 def mkv_offset_long_audio(path: Path, frames: int = 20, *, start: float = 0.0, audio_extra: float = 0.0,
@@ -318,31 +325,14 @@ def mkv_offset_long_audio(path: Path, frames: int = 20, *, start: float = 0.0, a
     """H.264 + AAC in Matroska whose timestamps start at `start` seconds (a cut that kept its timestamps,
     a DVR remux) and whose audio runs `audio_extra` seconds past the video (a screen recording stopped
     after its picture): Matroska states where its last packet ends, the video's end is not the file's."""
-    w, h = size
-    rate = 25
-    tb = Fraction(1, rate)
-    with av.open(str(path), "w", format="matroska") as c:
-        vs = _add_video(c, "libx264", size, rate, {"preset": "ultrafast"})
-        a = c.add_stream("aac", rate=48000, layout="stereo")
-        video = _encode(vs, _pictures(range(frames), w, h, tb))
-        audio = _encode(a, _tone(a, frames / rate + audio_extra))
-        for p in sorted(_shift(video + audio, Fraction(start)), key=lambda q: float(q.dts * q.time_base)):
-            c.mux(p)
-    return Path(path)
+    return _h264_aac(path, "matroska", frames, size, {"preset": "ultrafast"}, audio_extra=audio_extra,
+                     start=Fraction(start))
 
 
 def ts_with_b_frames(path: Path, frames: int = 75, gop: int = 50, *, size: tuple[int, int] = (64, 48)) -> Path:
     """H.264 with B-frames + AAC in MPEG-TS, a keyframe every `gop` frames, as camcorders (.mts) and OBS
     write it: the TS demuxer gives the first video packet a DTS before its PTS, which seeking by bytes misses."""
-    w, h = size
-    rate = 25
-    with av.open(str(path), "w", format="mpegts") as c:
-        vs = _add_video(c, "libx264", size, rate, {"x264-params": f"keyint={gop}:bframes=2:log-level=error"})
-        a = c.add_stream("aac", rate=48000, layout="stereo")
-        packets = _encode(vs, _pictures(range(frames), w, h, Fraction(1, rate))) + _encode(a, _tone(a, frames / rate))
-        for p in sorted(packets, key=lambda q: float(q.dts * q.time_base)):
-            c.mux(p)
-    return Path(path)
+    return _h264_aac(path, "mpegts", frames, size, {"x264-params": f"keyint={gop}:bframes=2:log-level=error"})
 
 
 def interlaced(path: Path, codec: str = "libx264", top_first: bool = True, frames: int = 8, *,
