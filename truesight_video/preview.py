@@ -19,6 +19,7 @@ from .compose import compose
 from .engine import Sharpener
 from .errors import TruesightError
 from .fsutil import atomic_path
+from .stills import opencv_silent
 
 KEY_LEFT = {81, 2424832, 65361}
 KEY_RIGHT = {83, 2555904, 65363}
@@ -211,22 +212,6 @@ def preview_clip(path: str, make_engine: EngineFactory, label: str, start: float
     return len(history) if frames is None else min(len(history), frames)
 
 
-@contextlib.contextmanager
-def _opencv_silent() -> Any:
-    """OpenCV's own log off for a moment (cv2.utils.logging since 4.9/5.0, cv2.setLogLevel before)."""
-    import cv2
-
-    log = getattr(cv2.utils, "logging", None)
-    get, put, silent = ((log.getLogLevel, log.setLogLevel, log.LOG_LEVEL_SILENT) if log is not None
-                        else (cv2.getLogLevel, cv2.setLogLevel, 0))
-    level = get()
-    put(silent)
-    try:
-        yield
-    finally:
-        put(level)
-
-
 def open_source(source: str) -> Any:
     """cv2.VideoCapture for a camera index, file or stream URL, with clear errors."""
     import cv2
@@ -234,7 +219,7 @@ def open_source(source: str) -> Any:
     is_index = source.isdigit()
     if not is_index and "://" not in source and not Path(source).exists():
         raise TruesightError(f"webcam source not found: {source}")
-    with _opencv_silent():  # our one-line error says it all
+    with opencv_silent():  # our one-line error says it all
         cap = cv2.VideoCapture(int(source)) if is_index else cv2.VideoCapture(source)
     if not cap.isOpened():
         cap.release()

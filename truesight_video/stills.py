@@ -29,7 +29,7 @@ def _decode(data: bytes, flags: int) -> np.ndarray | None:
     """OpenCV's decode of a file's bytes (cv2.imread crashes the process on a file name that is not UTF-8)."""
     import cv2
 
-    with _quiet_opencv():
+    with opencv_silent():
         return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
 
 
@@ -48,21 +48,20 @@ def _read(path: str | os.PathLike, flags: int) -> tuple[np.ndarray, bytes]:
 
 
 @contextmanager
-def _quiet_opencv() -> Iterator[None]:
-    """OpenCV's own log lines (a TIFF tag it skips, a format it falls back from) off while it works: the
-    errors that matter come back as None or False and are said in one line."""
+def opencv_silent() -> Iterator[None]:
+    """OpenCV's own log off for a moment (cv2.utils.logging since 4.9/5.0, cv2.setLogLevel before): a TIFF tag
+    it skips, a format it falls back from; the errors that matter come back as None or False, said in one line."""
     import cv2
 
-    try:
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    except AttributeError:  # a build without the logging module
-        yield
-        return
+    log = getattr(cv2.utils, "logging", None)
+    get, put, silent = ((log.getLogLevel, log.setLogLevel, log.LOG_LEVEL_SILENT) if log is not None
+                        else (cv2.getLogLevel, cv2.setLogLevel, 0))
+    level = get()
+    put(silent)
     try:
         yield
     finally:
-        cv2.utils.logging.setLogLevel(level)
+        put(level)
 
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
@@ -82,7 +81,7 @@ def _write(path: Path, img: np.ndarray, meta: StillMeta = StillMeta()) -> None:
     import cv2
 
     try:
-        with _quiet_opencv():
+        with opencv_silent():
             ok, enc = cv2.imencode(path.suffix, np.ascontiguousarray(img), _write_params(path))
     except cv2.error:
         ok = False
