@@ -468,6 +468,24 @@ def test_a_truncated_jpeg_is_refused_and_said_with_q_in_a_folder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.jpg", "good.jpe", "good.sharp.jpg"]
 
 
+@pytest.mark.parametrize("factor, sampling", [("444", (1, 1)), ("422", (2, 1)), ("420", (2, 2))])
+def test_a_jpeg_keeps_its_chroma_sampling(tmp_path, factor, sampling):
+    # a camera's 4:4:4 (or 4:2:2) JPEG was re-encoded 4:2:0, OpenCV's default: colour detail halved
+    import cv2
+    import numpy as np
+
+    from truesight_video.stillmeta import meta_of
+
+    img = (np.arange(48 * 64 * 3) % 251).astype(np.uint8).reshape(48, 64, 3)
+    ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+                                         getattr(cv2, f"IMWRITE_JPEG_SAMPLING_FACTOR_{factor}")])
+    (tmp_path / "cam.jpg").write_bytes(jpg.tobytes())
+    assert meta_of(jpg.tobytes()).jpeg_sampling == sampling
+    r = _cli("sharpen", tmp_path / "cam.jpg", "-q")
+    assert r.returncode == 0, r.stderr
+    assert meta_of((tmp_path / "cam.sharp.jpg").read_bytes()).jpeg_sampling == sampling
+
+
 def test_a_still_to_a_name_no_image_writer_takes_is_refused_first(tmp_path):
     # -o pic.mp4 ran the model and then failed through the internal-error path with OpenCV's message
     import cv2

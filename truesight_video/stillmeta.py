@@ -25,6 +25,7 @@ class StillMeta:
     exif: bytes | None = None  # the TIFF structure, without JPEG's Exif header
     # a PNG's other colour chunks as they were (gAMA, cHRM, sRGB; cICP marks HDR): written into PNGs only
     png_colour: tuple[bytes, ...] = ()
+    jpeg_sampling: tuple[int, int] | None = None  # a colour JPEG's luma over chroma sampling: (2, 2) is 4:2:0
     frames: int = 1  # an animated PNG's (acTL) or WebP's (ANIM) frames: 0 where the count is not stated
 
     @property
@@ -130,15 +131,18 @@ def _jpeg_segments(data: bytes):
 
 
 def _jpeg_meta(data: bytes) -> StillMeta:
-    exif, icc, total = None, {}, 0
+    exif, icc, total, sampling = None, {}, 0, None
     for marker, payload, _, _ in _jpeg_segments(data):
-        if marker == 0xE1 and payload.startswith(_EXIF_ID) and exif is None:
+        if marker in (0xC0, 0xC1, 0xC2) and len(payload) >= 15 and payload[5] == 3:  # a frame header, 3 components
+            (y, c) = payload[7], payload[10]  # each component: id, h << 4 | v, table
+            sampling = ((y >> 4) // max(1, c >> 4), (y & 15) // max(1, c & 15))
+        elif marker == 0xE1 and payload.startswith(_EXIF_ID) and exif is None:
             exif = payload[len(_EXIF_ID):]
         elif marker == 0xE2 and payload.startswith(_ICC_ID):
             n, total = payload[len(_ICC_ID)], payload[len(_ICC_ID) + 1]  # chunk n of total, from 1
             icc[n] = payload[len(_ICC_ID) + 2:]
     whole = icc and sorted(icc) == list(range(1, total + 1))  # a chunk missing: a corrupt profile
-    return StillMeta(b"".join(icc[k] for k in sorted(icc)) if whole else None, exif)
+    return StillMeta(b"".join(icc[k] for k in sorted(icc)) if whole else None, exif, jpeg_sampling=sampling)
 
 
 def _jpeg_with(data: bytes, meta: StillMeta) -> bytes:

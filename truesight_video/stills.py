@@ -82,7 +82,7 @@ def _write(path: Path, img: np.ndarray, meta: StillMeta = StillMeta()) -> None:
 
     try:
         with opencv_silent():
-            ok, enc = cv2.imencode(path.suffix, np.ascontiguousarray(img), _write_params(path))
+            ok, enc = cv2.imencode(path.suffix, np.ascontiguousarray(img), _write_params(path, meta))
     except cv2.error:
         ok = False
     if not ok:
@@ -105,12 +105,15 @@ def write_rgb(path: str | os.PathLike, rgb: np.ndarray) -> None:
     _write(Path(path), rgb[..., ::-1])
 
 
-def _write_params(path: Path) -> list[int]:
+def _write_params(path: Path, meta: StillMeta) -> list[int]:
     import cv2
 
     ext = path.suffix.lower()
     if ext in LOSSY_8BIT:
-        return [cv2.IMWRITE_JPEG_QUALITY, 95]
+        # the input JPEG's chroma resolution, where it had more than OpenCV's 4:2:0 (a camera's 4:4:4 or 4:2:2)
+        factor = {(1, 1): "444", (2, 1): "422", (1, 2): "440"}.get(meta.jpeg_sampling or (2, 2))
+        key = getattr(cv2, f"IMWRITE_JPEG_SAMPLING_FACTOR_{factor}", None) if factor else None
+        return [cv2.IMWRITE_JPEG_QUALITY, 95] + ([cv2.IMWRITE_JPEG_SAMPLING_FACTOR, key] if key else [])
     if ext == ".webp":
         return [cv2.IMWRITE_WEBP_QUALITY, 101]  # > 100 means lossless
     return []
