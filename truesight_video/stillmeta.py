@@ -193,7 +193,7 @@ def _png_meta(data: bytes) -> StillMeta:
             icc = None if unzip.unconsumed_tail else icc
         elif kind == b"eXIf":
             exif = body[len(_EXIF_ID):] if body.startswith(_EXIF_ID) else body  # some writers keep JPEG's prefix
-    return StillMeta(icc, exif, tuple(colour), frames)
+    return StillMeta(icc, exif, png_colour=tuple(colour), frames=frames)
 
 
 def _png_with(data: bytes, meta: StillMeta) -> bytes:
