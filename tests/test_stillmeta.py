@@ -67,7 +67,7 @@ def test_png_colour_chunks_are_carried_and_an_animated_png_is_known():
     colour = (_png_chunk(b"gAMA", struct.pack(">I", 100000)), _png_chunk(b"cICP", bytes((9, 16, 0, 1))))
     src = data[:33] + b"".join(colour) + _png_chunk(b"acTL", struct.pack(">II", 3, 0)) + data[33:]
     meta = meta_of(src)
-    assert meta.png_colour == colour and meta.frames == 3 and not meta.empty
+    assert meta.png_colour == colour and meta.frames == 3
     out = with_meta(data, meta)
     assert out[33:33 + sum(map(len, colour))] == b"".join(colour)  # right after IHDR, before the pixels
     assert meta_of(out).png_colour == colour and meta_of(out).frames == 1

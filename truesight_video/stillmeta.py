@@ -26,12 +26,7 @@ class StillMeta:
     # a PNG's other colour chunks as they were (gAMA, cHRM, sRGB; cICP marks HDR): written into PNGs only
     png_colour: tuple[bytes, ...] = ()
     jpeg_sampling: tuple[int, int] | None = None  # a colour JPEG's luma over chroma sampling: (2, 2) is 4:2:0
-    frames: int = 1  # an animated PNG's (acTL) or WebP's (ANIM) frames: 0 where the count is not stated
-
-    @property
-    def empty(self) -> bool:
-        """Nothing to write."""
-        return self.icc is None and self.exif is None and not self.png_colour
+    frames: int = 1  # an animated PNG's frames (acTL); 0 for an animated WebP (its VP8X flag states no count)
 
 
 def read_meta(path: str | Path) -> StillMeta:
