@@ -31,6 +31,8 @@ FORCED_TIME_BASE = {"mpegts", "mpeg", "vob", "dvd", "matroska", "webm", "flv"}
 RANGE = {0: "unspecified", 1: "tv", 2: "pc"}
 MAX_SHIFT = 0.3  # mean colour shift allowed per channel, in 8-bit levels
 EPS = 1e-6
+STATED_SLACK = 1.0  # seconds a container's stated length may exceed its streams' last timestamp (a last duration)
+FIRST_FRAME_TOL = 0.0015  # seconds: rounding to a millisecond time base (Matroska), with room
 
 
 def _meta(meta: dict[str, str], key: str) -> str | None:
@@ -185,6 +187,12 @@ def _first(times: list[float | None]) -> float | None:
     return min(known) if known else None
 
 
+def _last(times: list[float | None]) -> float | None:
+    """The latest known time of a list (None when none is known)."""
+    known = [t for t in times if t is not None and not math.isnan(t)]
+    return max(known) if known else None
+
+
 def _compare_video(a: _Video, b: _Video, shift: float, out_format: str) -> list[str]:
     """Frame count, times, size, rotation, depth, colour tags and time base of the main video."""
     problems = []
@@ -193,6 +201,10 @@ def _compare_video(a: _Video, b: _Video, shift: float, out_format: str) -> list[
     steps = np.diff(a.times)
     tol = 0.5 * float(np.median(steps)) if len(steps) else 0.02
     bad = [(i, x, y + shift) for i, (x, y) in enumerate(zip(a.times, b.times)) if not abs(x - y - shift) <= tol]
+    if not bad and a.times and b.times and abs(a.times[0] - b.times[0] - shift) > FIRST_FRAME_TOL:
+        # within half a frame each, yet the picture as a whole moved against the other streams (A/V sync)
+        problems.append(f"video: the first frame moved {(b.times[0] + shift - a.times[0]) * 1000:+.1f} ms against "
+                        "the other streams")
     if bad:
         i, x, y = bad[0]
         problems.append(f"video: {len(bad)} frame times differ by more than {tol * 1000:.1f} ms, first at frame {i}: "
@@ -276,6 +288,7 @@ def check_whole(src: Path, dst: Path, *, strength_zero: bool = False, start: flo
     try:
         with av.open(str(src)) as ci, av.open(str(dst)) as co:
             origin, out_origin, out_format = _origin(ci), _origin(co), co.format.name.split(",")[0]
+            stated = co.duration / av.time_base if co.duration is not None else None
             meta_in, meta_out = dict(ci.metadata), {k.lower(): v for k, v in co.metadata.items()}
     except (av.FFmpegError, OSError) as e:
         return [f"cannot open output or input: {e}"]
@@ -301,6 +314,11 @@ def check_whole(src: Path, dst: Path, *, strength_zero: bool = False, start: flo
         shift = origin - out_origin
 
     problems = _compare_video(a, b, shift, out_format)
+    ends = [t for t in [_last(b.times)] + [_last([t for t, _ in o.packets]) for o in outs] if t is not None]
+    if stated is not None and ends and stated > max(ends) - out_origin + STATED_SLACK:
+        # Matroska states an end time, not a length: a file beginning hours into a clock claims hours
+        problems.append(f"container: says it lasts {stated:.2f}s, its streams end {max(ends) - out_origin:.2f}s "
+                        "after it begins")
     if strength_zero:
         m = _colour_shift(src, dst, lo, hi)
         if m is None:

@@ -233,8 +233,10 @@ def _ts_capture(data: bytes, tail_after_last_key: bool) -> bytes:
 
 
 def mpeg2_ts_mid_gop(path: Path, frames: int = 40, *, size: tuple[int, int] = (352, 288), gop: int = 12,
-                     start_s: float = 19208.0, tail_cut: bool = True) -> Path:
-    """DVB-like MPEG-2 (interlaced, open GOP, B-frames) + MP2 in MPEG-TS with PTS near start_s, cut mid-GOP."""
+                     start_s: float = 19208.0, tail_cut: bool = True, video_offset: Fraction = Fraction(0)) -> Path:
+    """DVB-like MPEG-2 (interlaced, open GOP, B-frames) + MP2 in MPEG-TS with PTS near start_s, cut mid-GOP;
+    the video's clock can lie video_offset seconds off the frame grid that starts at 0 (the real capture's:
+    -9.5 ms)."""
     w, h = size
     rate = 25
     tb = Fraction(1, rate)
@@ -248,7 +250,10 @@ def mpeg2_ts_mid_gop(path: Path, frames: int = 40, *, size: tuple[int, int] = (3
         a = c.add_stream("mp2", rate=48000, layout="stereo")
         first = round(start_s * rate)
 
-        packets = _encode(vs, _pictures(range(first, first + frames), w, h, tb, space=5)) + _encode(a, _tone(a, frames / rate, 1000.0, round(start_s * 48000)))
+        video = _encode(vs, _pictures(range(first, first + frames), w, h, tb, space=5))
+        for p in video:  # to the 90 kHz clock the TS holds, where the offset can be told
+            p.pts, p.dts, p.time_base = p.pts * 3600, p.dts * 3600, Fraction(1, 90000)
+        packets = _shift(video, video_offset) + _encode(a, _tone(a, frames / rate, 1000.0, round(start_s * 48000)))
         for p in packets:
             c.mux(p)
     Path(path).write_bytes(_ts_capture(buf.getvalue(), tail_cut))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -72,6 +73,15 @@ def test_explicit_codec_the_container_cannot_hold_is_a_clear_error(tmp_path):
 def test_mpeg2_ts_starting_mid_gop(tmp_path):
     src = kinds.mpeg2_ts_mid_gop(tmp_path / "dvb.ts")
     assert whole(src, tmp_path / "out.ts") == []
+
+
+@pytest.mark.parametrize("ext", [".ts", ".mpg", ".mkv"])
+def test_mpeg2_off_its_frame_grid_stays_in_sync_with_its_audio(tmp_path, ext):
+    # MPEG-2 is encoded counting whole frames: rounded to that grid, the real DVB capture's video moved
+    # 9.5 ms against its copied audio (up to half a frame, 20 ms at 25 fps)
+    # (no gap at its end: MPEG-PS stamps only some frames, so a player's .mpg plays a gap's far side early)
+    src = kinds.mpeg2_ts_mid_gop(tmp_path / "dvb.ts", size=(96, 64), video_offset=Fraction(-19, 2000), tail_cut=False)
+    assert whole(src, tmp_path / f"out{ext}") == []
 
 
 def test_a_window_of_a_broadcast_capture_counts_from_its_start(tmp_path):
@@ -253,6 +263,23 @@ def test_side_by_side_of_anamorphic_mpeg2_keeps_its_aspect(tmp_path):
         cc = c.streams.video[0].codec_context
         assert (cc.width, cc.height) == (128, 48)
         assert Fraction(cc.sample_aspect_ratio) == Fraction(4, 3)
+
+
+@pytest.mark.parametrize("ext", [".mkv", ".avi", ".mp4"])
+def test_a_broadcast_clock_hours_in_is_not_carried_into_other_containers(tmp_path, ext):
+    # the DVB capture's clock begins 5 hours in: into Matroska the 2-second clip said it lasted 5 hours, into
+    # AVI it failed ("Invalid argument": the muxer will not write hours of skipped frames); MPEG-TS keeps it
+    src = kinds.mpeg2_ts_mid_gop(tmp_path / "dvb.ts", size=(96, 64), tail_cut=False)
+    out = tmp_path / f"out{ext}"
+    r = sharpen(src, out, *FAST, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    with av.open(str(out)) as c:
+        assert c.duration is not None and c.duration / av.time_base < 3
+        assert c.start_time / av.time_base < 1
+    if ext != ".avi":  # AVI keeps audio no time of its own: its sync is to the nearest frame
+        # (MP4 marks streams default and tags codecs its own way: only times are compared)
+        timing = [p for p in check_whole(src, out, strength_zero=True) if "time" in p or "moved" in p or "lasts" in p]
+        assert timing == []
 
 
 def test_a_font_attachment_is_kept_in_matroska_and_named_where_webm_drops_it(tmp_path):

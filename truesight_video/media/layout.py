@@ -86,3 +86,4 @@ class Layout:
     others: tuple[OtherStream, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
     chapters: tuple[Any, ...] = ()
+    begins: float = 0.0  # seconds, on the clock of the timestamps the reader hands, where the clip (or window) begins

@@ -244,8 +244,9 @@ class VideoReader:
             self._spec = info_spec(info)
             chapters = tuple(self.container.chapters()) if hasattr(self.container, "chapters") else ()
             others = tuple(_other(s, bool(chapters)) for s in self.container.streams if s.index != self.stream.index)
+            # a --start window's timestamps are moved to begin at its first frame (see _offset)
             self.layout = Layout(video=info, others=others, metadata=dict(self.container.metadata),
-                                 chapters=chapters)
+                                 chapters=chapters, begins=0.0 if start else self.origin)
             self._step = self._frame_step(info)
         except BaseException:
             self.container.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -23,6 +24,7 @@ from .reader import YUVJ, planes_frame, work_format
 log = logging.getLogger("truesight_video")
 
 MOV_FAMILY = ("mp4", "mov", "ipod", "3gp", "3g2", "psp")
+FREE_CLOCK = ("mpegts", "mpeg", "vob", "dvd", "svcd", "vcd")  # MPEG-TS/PS: a clip may begin anywhere on the clock
 # tags a muxer rewrites or that would be wrong after re-encoding (Matroska's per-stream statistics)
 STALE_TAGS = {"encoder", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics_writing_app",
               "_statistics_writing_date_utc", "_statistics_tags"}
@@ -181,13 +183,32 @@ class VideoWriter:
         self._audio_next: dict[int, int] = {}  # each transcoded stream's next sample number
         self._last_pts: int | None = None  # the last video pts, where the encoder's time base is not the input's
         self._hidden: dict[int, av.Packet] = {}  # per copied stream, the last packet an edit list hides
+        # seconds every stream moves: back with the clock (below), and on with the video where the encoder's
+        # time base cannot hold its first frame's time (a broadcast clip's MPEG-2 had moved 9.5 ms against
+        # its copied audio); packets of other streams that come before the first frame wait for it
+        self._moved: Fraction | None = None
+        self._phase = Fraction(0)  # of the encoder's grid against the first frame's time, in its ticks
+        self._waiting: list[av.Packet] = []
+        # a clock that does not begin at zero (a broadcast capture's, hours in) is kept where the container
+        # carries any clock; elsewhere every stream moves back by it: a 2-second capture made a Matroska file
+        # that said it lasted 5 hours, and an AVI failed (the muxer will not write hours of skipped frames)
+        begins = 0 if fmt in FREE_CLOCK or self.layout.begins <= 0 else self.layout.begins
+        self._rebase = round(Fraction(begins) / info.time_base) if info.time_base else 0  # in video ticks
         for s in self.layout.others:
             self._add_other(s)
         if self.layout.chapters:
             try:
-                out.set_chapters(list(self.layout.chapters))
+                out.set_chapters([self._chapter_moved(ch) for ch in self.layout.chapters])
             except (av.FFmpegError, ValueError, TypeError) as e:
                 log.warning("chapters cannot be stored in %s (%s); dropped", fmt, first_line(e))
+
+    def _chapter_moved(self, chapter: dict) -> dict:
+        """A chapter moved back with the clock, as the streams are."""
+        tb = chapter.get("time_base")
+        if not self._rebase or not tb:
+            return chapter
+        d = round(self._rebase * self.info.time_base / tb)
+        return {**chapter, "start": max(0, chapter["start"] - d), "end": max(0, chapter["end"] - d)}
 
     def _mov_tags(self, tags: dict[str, str]) -> None:
         """MP4/MOV keep only their standard tags unless told to write every tag as an mdta key (as
@@ -258,11 +279,23 @@ class VideoWriter:
             frame = frame.reformat(format=self.pix_fmt, src_colorspace=matrix, src_color_range=rng,
                                    dst_colorspace=matrix, dst_color_range=rng)
         tb = self.encoding.time_base
+        phase = Fraction(0)
+        if pts is not None:
+            pts -= self._rebase
         if pts is not None and tb != self.info.time_base:
-            # the encoder counts in its own time base: rounded there, two frames must not share a time
-            pts = round(pts * self.info.time_base / tb)
+            # the encoder counts in its own time base (MPEG-1/2: whole frames), where the first frame's time
+            # may not fall: the video moves later onto that grid (never before the streams it was moved
+            # back with) and the other streams move alike; two frames must not share a time
+            exact = pts * self.info.time_base / tb
+            if self._moved is None:
+                # AVI keeps no time for audio (its samples play from the start): there the nearest frame is best
+                phase = (round(exact) if self.format_name == "avi" else math.ceil(exact)) - exact
+            pts = round(exact + (self._phase if self._moved is not None else phase))
             pts = pts if self._last_pts is None else max(pts, self._last_pts + 1)
             self._last_pts = pts
+        if self._moved is None:
+            self._phase = phase
+            self._release((phase * tb if self.format_name != "avi" else 0) - self._rebase * self.info.time_base)
         frame.pts, frame.time_base = pts, tb
         if self._fields is not None:
             self._fields.push(frame)
@@ -275,6 +308,19 @@ class VideoWriter:
 
     def mux(self, packet: av.Packet) -> None:
         """Copy (or transcode) a packet of another stream."""
+        if self._moved is None:
+            self._waiting.append(packet)
+        else:
+            self._mux_other(packet)
+
+    def _release(self, moved: Fraction) -> None:
+        """Set how far the other streams move and mux the packets that waited for it."""
+        self._moved = moved
+        for p in self._waiting:
+            self._mux_other(p)
+        self._waiting = []
+
+    def _mux_other(self, packet: av.Packet) -> None:
         idx = packet.stream.index
         if idx in self.copy:
             if packet.is_discard and self.format_name not in MOV_FAMILY:
@@ -284,6 +330,10 @@ class VideoWriter:
                 return
             held = self._hidden.pop(idx, None)
             for p in (held, packet) if held is not None else (packet,):
+                if self._moved and p.time_base:
+                    ticks = round(self._moved / p.time_base)
+                    p.pts = None if p.pts is None else p.pts + ticks
+                    p.dts = None if p.dts is None else p.dts + ticks
                 p.stream = self.copy[idx]
                 self.out.mux(p)
         elif idx in self.transcode:
@@ -298,6 +348,7 @@ class VideoWriter:
         if frame is not None:
             if idx not in self._audio_next:
                 start = frame.pts * frame.time_base if frame.pts is not None and frame.time_base else 0
+                start += self._moved or 0
                 self._audio_next[idx] = round(start * frame.sample_rate)
             frame.pts, frame.time_base = self._audio_next[idx], Fraction(1, frame.sample_rate)
             self._audio_next[idx] += frame.samples
@@ -305,6 +356,8 @@ class VideoWriter:
 
     def finish(self) -> None:
         """Flush the encoders (closing the writer then writes the trailer)."""
+        if self._moved is None:  # no frame was written: the other streams move only with the clock
+            self._release(-self._rebase * self.info.time_base)
         self.out.mux(self.video.encode(None))
         for idx, (src, o) in self.transcode.items():
             for frame in src.codec_context.decode(None):
