@@ -265,6 +265,23 @@ def test_side_by_side_of_anamorphic_mpeg2_keeps_its_aspect(tmp_path):
         assert Fraction(cc.sample_aspect_ratio) == Fraction(4, 3)
 
 
+def test_anamorphic_interlaced_mpeg2_into_webm_is_written_and_says_what_it_loses(tmp_path):
+    # the real DVB capture into .webm failed: "no encoder can write this video into webm" (VP9 and AV1 there
+    # keep no pixel aspect through PyAV); now written square with a warning, and the lost fields are named
+    src = tmp_path / "dvb.ts"
+    with av.open(str(src), "w") as c:
+        vs = kinds._add_video(c, "mpeg2video", (64, 48), 25, {"flags": "+ildct+ilme"})
+        vs.codec_context.sample_aspect_ratio = Fraction(4, 3)  # a 16:9 picture (MPEG-2 stores the display aspect)
+        for p in kinds._encode(vs, kinds._pictures(range(10), 64, 48, Fraction(1, 25))):
+            c.mux(p)
+    r = sharpen(src, tmp_path / "out.webm", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert "pixel aspect 4/3" in r.stderr and "85x48" in r.stderr, r.stderr
+    assert "interlaced video into libvpx-vp9" in r.stderr, r.stderr
+    assert not any(line.startswith("Svt") for line in r.stderr.splitlines()), r.stderr  # AV1's trial is quiet
+    assert len(video_frames(tmp_path / "out.webm")) == 10
+
+
 @pytest.mark.parametrize("ext", [".mkv", ".avi", ".mp4"])
 def test_a_broadcast_clock_hours_in_is_not_carried_into_other_containers(tmp_path, ext):
     # the DVB capture's clock begins 5 hours in: into Matroska the 2-second clip said it lasted 5 hours, into

@@ -24,6 +24,9 @@ PLACEHOLDER_NOTE = ("Default: the shipped 'multiscale-student'; 'studentcnn-v3' 
 def _setup_logging(quiet: bool) -> None:
     logging.basicConfig(format="warning: %(message)s", level=logging.ERROR if quiet else logging.WARNING,
                         stream=sys.stderr, force=True)
+    # SVT-AV1 prints a banner of ten lines straight to stderr whenever an encoder opens (AV1 output, or a
+    # trial of it as a fallback, even under -q) and warns of thread priorities; its own variable keeps its errors
+    os.environ.setdefault("SVT_LOG", "1")
 
 
 FLAGS = {"address": "--ray"}  # library parameters whose flag is not --<parameter>

@@ -28,6 +28,7 @@ ENCODER_FOR = {
 FALLBACK_ENCODERS = ("libx264", "libx265", "libvpx-vp9", "libsvtav1", "mpeg4")
 QUANTIZER_ENCODERS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "h263", "h263p", "mjpeg", "wmv2"}
 B_FRAME_ENCODERS = {"mpeg1video", "mpeg2video", "mpeg4"}
+FIELD_CODECS = {"h264", "mpeg2video", "mpeg4", "prores", "dnxhd", "dvvideo", "ffv1"}  # codecs whose pictures say interlaced
 QP2LAMBDA = 118
 
 
@@ -56,6 +57,12 @@ def encoder_exists(name: str) -> bool:
 
 def _codec_family(encoder: str) -> str:
     return av.codec.Codec(encoder, "w").canonical_name
+
+
+def codes_fields(encoder: str) -> bool:
+    """Whether this encoder's codec can mark interlaced pictures (VP9, AV1, HEVC as FFmpeg writes it, MPEG-1
+    and Theora code every picture as progressive)."""
+    return _codec_family(encoder) in FIELD_CODECS
 
 
 def _log2_chroma(fmt: av.VideoFormat) -> tuple[int, int]:
@@ -273,7 +280,26 @@ def _plan_for(codec: str, info: VideoInfo, settings: EncodeSettings, format_name
 
 def plan_video(info: VideoInfo, settings: EncodeSettings, format_name: str, width: int, height: int) -> VideoEncoding:
     """How to encode the video into this container: the requested encoder (an error if it cannot work),
-    else the input's codec, else the container's default, else a common one, saying which in one line."""
+    else the input's codec, else the container's default, else a common one, saying which in one line;
+    with square pixels (and a warning) only where no encoder here keeps the input's pixel aspect."""
+    try:
+        return _plan_video(info, settings, format_name, width, height)
+    except TruesightError as kept:
+        sar = info.sample_aspect_ratio
+        if not sar or sar == 1:
+            raise
+        try:
+            enc = _plan_video(replace(info, sample_aspect_ratio=None), settings, format_name, width, height)
+        except TruesightError:
+            raise kept from None
+        # WebM keeps an aspect only in the stream header, which PyAV does not set: an anamorphic broadcast
+        # clip into .webm failed outright
+        log.warning("no encoder here keeps the pixel aspect %s in %s: players will show the output at %dx%d "
+                    "instead of %dx%d", sar, format_name, width, height, round(width * sar), height)
+        return enc
+
+
+def _plan_video(info: VideoInfo, settings: EncodeSettings, format_name: str, width: int, height: int) -> VideoEncoding:
     if settings.codec:
         if not encoder_exists(settings.codec):
             raise ParameterError("codec", f"{settings.codec!r} is not an encoder this FFmpeg build has")

@@ -17,7 +17,7 @@ import numpy as np
 from ..colour import OutputPlanes, info_spec, sws_args
 from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
-from .encoders import configure, output_tags, plan_video, reads_back
+from .encoders import codes_fields, configure, output_tags, plan_video, reads_back
 from .layout import Layout, OtherStream
 from .reader import YUVJ, planes_frame, work_format
 
@@ -159,6 +159,10 @@ class VideoWriter:
         if vpx_alpha or any(c.is_alpha for c in av.VideoFormat(info.pix_fmt).components):
             log.warning("%s has an alpha channel: the output is opaque (transparency is not carried)",
                         f"{info.codec} with alpha" if vpx_alpha else info.pix_fmt)
+        if info.interlaced and not codes_fields(self.encoding.codec):
+            log.warning("interlaced video into %s, which marks no fields: players will show its frames as progressive "
+                        "(combing where things move); .ts, .mkv or .mp4 with H.264 or MPEG-2 keep it interlaced",
+                        self.encoding.codec)
         self.video = vs
         self.codec = self.encoding.codec
         self.pix_fmt = self.encoding.pix_fmt
