@@ -227,6 +227,22 @@ def test_eval_cli_json_and_save(gopro, tmp_path):
     assert len(saved) == 3 and cv2.imread(str(saved[0])).shape == (64, 192, 3)
 
 
+def test_synth_and_eval_write_into_a_folder_whose_name_is_not_utf8(gopro, tmp_path):
+    # cv2.imwrite crashed the process (SIGSEGV, no message) on a Latin-1 folder name such as caf\xe9
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"))
+    try:
+        folder.mkdir()
+    except (OSError, UnicodeError):
+        pytest.skip("this filesystem takes UTF-8 names only")
+    photos = _photos(tmp_path / "photos", n=1, size=64)
+    for args in (["synth", "--from", photos, "--out", folder / "pairs", "--count", "1", "--size", "64x64", "-q"],
+                 ["eval", "--data", gopro, "--save", folder / "saved", "-q"]):
+        r = subprocess.run([sys.executable, "-m", "truesight_video.cli", *map(str, args)], capture_output=True)
+        assert r.returncode == 0, r.stderr
+    assert len(list((folder / "pairs").rglob("*.png"))) == 3
+    assert len(list((folder / "saved").glob("*.png"))) == 3
+
+
 def test_synth_train_eval_never_import_av(gopro, tmp_path):
     code = f"""
 import sys

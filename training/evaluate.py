@@ -12,6 +12,7 @@ import torch.nn as nn
 
 from ..model import UnsharpMask
 from ..numerics import FP32, Numerics, prepare, run
+from ..stills import write_rgb
 from ..temporal import CorrectionFilter
 from .data import Pair, check_same_size, frame_key, read_rgb, to_tensor
 from .metrics import psnr, quantize, ssim
@@ -91,12 +92,10 @@ def evaluate_pairs(model: nn.Module, pairs: list[Pair], device: torch.device, lo
             flick, flick_w = flick + means * n, flick_w + n
         prev = (p.sequence, (blurry, out8, sharp))
         if save_dir is not None:
-            import cv2
-
             d = Path(save_dir)
             d.mkdir(parents=True, exist_ok=True)
             row = np.concatenate([blurry, out8, sharp], axis=1)
-            cv2.imwrite(str(d / f"{p.sequence}_{p.blurry.parent.name}_{p.blurry.stem}.png"), row[..., ::-1])
+            write_rgb(d / f"{p.sequence}_{p.blurry.parent.name}_{p.blurry.stem}.png", row)
     if was_training:
         model.train()
     res: dict[str, Any] = {"n": len(pairs)}

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParameterError, TruesightError
-from ..fsutil import atomic_path
+from ..stills import write_rgb
 from .data import IMAGE_EXTS, read_rgb
 
 
@@ -263,14 +263,10 @@ def claim_sequences(root: Path, seqs: Iterable[str], overwrite: bool) -> None:
 
 def write_pair(root: Path, seq: str, index: int, pair: dict[str, np.ndarray]) -> None:
     """Write one pair as ROOT/SEQ/{blur,blur_gamma,sharp}/NNNNNN.png, each image atomically."""
-    import cv2
-
     for kind, img in pair.items():
         d = root / seq / kind
         d.mkdir(parents=True, exist_ok=True)
-        with atomic_path(d / f"{index:06d}.png") as tmp:
-            if not cv2.imwrite(str(tmp), np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1]):
-                raise TruesightError(f"cannot write {d / f'{index:06d}.png'}")
+        write_rgb(d / f"{index:06d}.png", img, quick=True)
 
 
 def synthesize(source: str | os.PathLike, out: str | os.PathLike, count: int, seed: int = 0,

@@ -22,6 +22,7 @@ from ..engine import resolve_device
 from ..errors import ParameterError, TruesightError, first_line
 from ..model import build_student, config_fields, count_params
 from ..numerics import train_numerics
+from ..stills import write_rgb
 from .data import (EpochSampler, Pair, add_input_noise, find_pairs, holdout_last, sample_batch, sharded_batch,
                    unique_name)
 from .evaluate import evaluate_pairs, one_input_per_frame
@@ -214,7 +215,7 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     cv2.rectangle(img, (pad, pad), (w - pad, h - pad), (0, 0, 0), 1)
     cv2.putText(img, f"step {int(x0)}..{int(x1)}; each curve scaled to its own range", (pad, h - 20),
                 cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
-    cv2.imwrite(str(path), img)
+    write_rgb(path, img[..., ::-1])
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from .compose import compose
 from .engine import Sharpener
 from .errors import TruesightError
 from .fsutil import atomic_path
-from .stills import opencv_silent
+from .stills import opencv_silent, write_rgb
 
 KEY_LEFT = {81, 2424832, 65361}
 KEY_RIGHT = {83, 2555904, 65363}
@@ -148,7 +148,7 @@ def preview_clip(path: str, make_engine: EngineFactory, label: str, start: float
                 if save_png:
                     img = compose(rgb, blend(rgb, out, state.strength), "side",
                                   info=f"t={t:.2f}s {label} strength {state.strength:.1f}")
-                    cv2.imwrite(str(Path(save_png) / f"frame_{i:06d}.png"), img[..., ::-1])
+                    write_rgb(Path(save_png) / f"frame_{i:06d}.png", img)
         except BaseException as e:
             errors.append(e)
         finally:

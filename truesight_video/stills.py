@@ -76,13 +76,14 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def _write(path: Path, img: np.ndarray, meta: StillMeta = StillMeta()) -> None:
+def _write(path: Path, img: np.ndarray, meta: StillMeta = StillMeta(), quick: bool = False) -> None:
     """Encode an image by its path's extension and write it atomically, meta added (JPEG, PNG)."""
     import cv2
 
+    params = _write_params(path, meta) + ([cv2.IMWRITE_PNG_COMPRESSION, 1] if quick else [])
     try:
         with opencv_silent():
-            ok, enc = cv2.imencode(path.suffix, np.ascontiguousarray(img), _write_params(path, meta))
+            ok, enc = cv2.imencode(path.suffix, np.ascontiguousarray(img), params)
     except cv2.error:
         ok = False
     if not ok:
@@ -100,9 +101,10 @@ def check_writable(path: str | os.PathLike) -> None:
         raise ParameterError("output", f"{p.name}: a still image is written as .png, .jpg, .webp, .tif or .bmp")
 
 
-def write_rgb(path: str | os.PathLike, rgb: np.ndarray) -> None:
-    """Write HxWx3 RGB uint8 atomically."""
-    _write(Path(path), rgb[..., ::-1])
+def write_rgb(path: str | os.PathLike, rgb: np.ndarray, *, quick: bool = False) -> None:
+    """Write HxWx3 RGB uint8 atomically (quick: a PNG at the fastest compression); any file name, since
+    the bytes are encoded in memory (OpenCV's own writer crashes on a name that is not UTF-8)."""
+    _write(Path(path), rgb[..., ::-1], quick=quick)
 
 
 def _write_params(path: Path, meta: StillMeta) -> list[int]:
