@@ -439,6 +439,17 @@ def test_a_still_whose_name_is_not_utf8_is_sharpened(tmp_path):
     assert sorted(os.listdir(bytes(tmp_path))) == [b"caf\xe9.png", b"caf\xe9.sharp.png", b"z.png", b"z.sharp.png"]
 
 
+def test_a_multi_page_tiff_says_only_its_first_page_is_sharpened(tmp_path):
+    import cv2
+    import numpy as np
+
+    pages = [(np.arange(48 * 64 * 3) * k % 251).astype(np.uint8).reshape(48, 64, 3) for k in (1, 3)]
+    assert cv2.imwritemulti(str(tmp_path / "scan.tif"), pages)
+    r = _cli("sharpen", tmp_path / "scan.tif", "-o", tmp_path / "out.tif")
+    assert r.returncode == 0, r.stderr
+    assert "scan.tif holds 2 pages: only its first is sharpened" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("suffix", [".webp", ".bmp"])
 def test_a_16_bit_still_into_an_8_bit_format_is_scaled_not_saturated(tmp_path, suffix):
     # OpenCV saturates 16-bit values it cannot store: 99 % of the output was white

@@ -74,3 +74,17 @@ def test_png_colour_chunks_are_carried_and_an_animated_png_is_known():
     assert cv2.imdecode(np.frombuffer(out, np.uint8), cv2.IMREAD_COLOR) is not None
     webp = b"RIFF" + struct.pack("<I", 30) + b"WEBPVP8X" + struct.pack("<I", 10) + bytes((0x02,)) + bytes(9)
     assert meta_of(webp).frames == 0  # animated, count not stated
+
+
+def test_a_tiff_s_pages_are_counted_and_its_reduced_previews_are_not():
+    # a multi-page TIFF (a scan, a fax) was sharpened as its first page without a word
+    ok, two = cv2.imencodemulti(".tiff", [np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 9, np.uint8)])
+    assert ok and meta_of(two.tobytes()).frames == 2
+    ok, one = cv2.imencode(".tiff", np.zeros((8, 8, 3), np.uint8))
+    assert meta_of(one.tobytes()).frames == 1
+    # one page and a reduced-size preview (NewSubfileType 1), big-endian, hand-made
+    ifd = lambda kind, nxt: struct.pack(">H", 1) + struct.pack(">HHII", 0x00FE, 4, 1, kind) + struct.pack(">I", nxt)  # noqa: E731
+    data = b"MM\x00*" + struct.pack(">I", 8) + ifd(0, 26) + ifd(1, 0)
+    assert meta_of(data).frames == 1
+    looped = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 0) + struct.pack("<I", 8)  # its next IFD is itself
+    assert meta_of(looped).frames == 1

@@ -95,7 +95,9 @@ def sharpen_image(src: Path, dst: Path, options: SharpenOptions, model: Any = No
     dev = resolve_device(eng.device)
     t0 = time.perf_counter()
     still = read_still(src)
-    if still.meta.frames != 1:
+    if still.meta.frames != 1 and src.suffix.lower() in (".tif", ".tiff"):
+        log.warning("%s holds %d pages: only its first is sharpened", src.name, still.meta.frames)
+    elif still.meta.frames != 1:
         log.warning("%s is animated: only its first frame is sharpened (%s)", src.name,
                     f"{still.meta.frames} frames" if still.meta.frames else "a still reader reads no more")
     rgb = still.rgb

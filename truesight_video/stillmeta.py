@@ -1,6 +1,6 @@
 """A still's colour profile (ICC), EXIF and PNG colour chunks, read from a JPEG or PNG and written into the
 sharpened file (OpenCV writes none): without the profile a wide-gamut phone photo is shown as sRGB,
-washed out. Also whether a PNG or WebP is animated (OpenCV reads its first frame only)."""
+washed out. Also whether a PNG or WebP is animated, or a TIFF holds pages (OpenCV reads the first only)."""
 from __future__ import annotations
 
 import struct
@@ -14,6 +14,7 @@ _EXIF_ID = b"Exif\x00\x00"
 _ICC_ID = b"ICC_PROFILE\x00"
 _ICC_CHUNK = 65519  # a JPEG segment holds 65,533 bytes; 14 go to the ICC marker and sequence numbers
 _ORIENTATION = 0x0112
+_NEW_SUBFILE_TYPE = 0x00FE
 _MAX_ICC = 16 << 20  # a bomb guard: real profiles are kilobytes to a few megabytes
 
 
@@ -26,7 +27,7 @@ class StillMeta:
     # a PNG's other colour chunks as they were (gAMA, cHRM, sRGB; cICP marks HDR): written into PNGs only
     png_colour: tuple[bytes, ...] = ()
     jpeg_sampling: tuple[int, int] | None = None  # a colour JPEG's luma over chroma sampling: (2, 2) is 4:2:0
-    frames: int = 1  # an animated PNG's frames (acTL); 0 for an animated WebP (its VP8X flag states no count)
+    frames: int = 1  # an animated PNG's frames (acTL), a TIFF's full-size pages; 0 for an animated WebP (no count stated)
 
 
 def read_meta(path: str | Path) -> StillMeta:
@@ -44,6 +45,8 @@ def meta_of(data: bytes) -> StillMeta:
         if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
             # an animated WebP's VP8X header has the animation flag; the frame count is not stated up front
             return StillMeta(frames=0 if data[12:16] == b"VP8X" and data[20] & 0x02 else 1)
+        if data[:4] in (b"II*\x00", b"MM\x00*"):
+            return StillMeta(frames=_tiff_pages(data))
     except (struct.error, zlib.error, IndexError, ValueError):
         pass  # metadata is a courtesy: a damaged header must not stop the pixels
     return StillMeta()
@@ -105,6 +108,24 @@ def _orientation_at(exif: bytes) -> int | None:
     except struct.error:
         return None
     return 0
+
+
+def _tiff_pages(data: bytes) -> int:
+    """How many full-size pictures a TIFF's chain of IFDs holds (a scanner's reduced-size previews are not pages)."""
+    e = "<" if data[:2] == b"II" else ">"
+    (ifd,) = struct.unpack_from(e + "I", data, 4)
+    pages, seen = 0, set()
+    while ifd and ifd not in seen and len(seen) < 10_000:  # a loop or a bomb ends it
+        seen.add(ifd)
+        (count,) = struct.unpack_from(e + "H", data, ifd)
+        reduced = False
+        for k in range(count):
+            tag, kind = struct.unpack_from(e + "HH", data, ifd + 2 + 12 * k)
+            if tag == _NEW_SUBFILE_TYPE and kind == 4:  # LONG: bit 0 marks a reduced-resolution copy
+                reduced = bool(struct.unpack_from(e + "I", data, ifd + 2 + 12 * k + 8)[0] & 1)
+        pages += not reduced
+        (ifd,) = struct.unpack_from(e + "I", data, ifd + 2 + 12 * count)
+    return max(pages, 1)
 
 
 def fits(icc: bytes, gray: bool) -> bool:
