@@ -317,6 +317,28 @@ def test_a_font_attachment_is_kept_in_matroska_and_named_where_webm_drops_it(tmp
             assert [s.metadata.get("filename") for s in c.streams if s.type == "attachment"] == (["Font.ttf"] if kept else [])
 
 
+def test_a_commentary_track_keeps_its_flag_in_matroska_and_is_named_where_webm_drops_it(tmp_path):
+    # WebM's muxer stores only the default and forced flags: a director's commentary became a plain track
+    src = tmp_path / "film.mkv"
+    with av.open(str(src), "w") as c:
+        vs = kinds._add_video(c, "libvpx-vp9", (64, 48), 25, {})
+        main_audio, commentary = (c.add_stream("libopus", rate=48000, layout="stereo") for _ in range(2))
+        commentary.disposition = av.stream.Disposition.comment
+        packets = kinds._encode(vs, kinds._pictures(range(5), 64, 48, Fraction(1, 25)))
+        for a in (main_audio, commentary):
+            packets += kinds._encode(a, kinds._tone(a, 0.2))
+        for p in packets:
+            c.mux(p)
+    for suffix, kept in ((".mkv", True), (".webm", False)):
+        r = sharpen(src, tmp_path / f"out{suffix}", *LOUD)
+        assert r.returncode == 0, r.stderr
+        said = "audio stream 2 (opus): commentary flag cannot be stored in webm; dropped" in r.stderr
+        assert said != kept, r.stderr
+        assert "stream 1" not in r.stderr, r.stderr
+        with av.open(str(tmp_path / f"out{suffix}")) as c:
+            assert bool(c.streams.audio[1].disposition & av.stream.Disposition.comment) == kept
+
+
 def test_an_audio_only_container_is_a_clear_error_not_about_codec(tmp_path):
     # it said "--codec no encoder can write ...", naming a flag the user had not given
     from media_factory import make_clip

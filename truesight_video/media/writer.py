@@ -24,6 +24,7 @@ from .reader import YUVJ, planes_frame, work_format
 log = logging.getLogger("truesight_video")
 
 MOV_FAMILY = ("mp4", "mov", "ipod", "3gp", "3g2", "psp")
+WEBM_DISPOSITIONS = int(av.stream.Disposition.default | av.stream.Disposition.forced)
 FREE_CLOCK = ("mpegts", "mpeg", "vob", "dvd", "svcd", "vcd")  # MPEG-TS/PS: a clip may begin anywhere on the clock
 # tags a muxer rewrites or that would be wrong after re-encoding (Matroska's per-stream statistics)
 STALE_TAGS = {"encoder", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics_writing_app",
@@ -239,6 +240,18 @@ class VideoWriter:
         g.configure()
         return g
 
+    def _disposition(self, s: OtherStream) -> int:
+        """A stream's flags, those the container cannot store named in a warning (WebM keeps only default and
+        forced: a commentary track became an ordinary one without a word)."""
+        flags = int(s.stream.disposition)
+        lost = flags & ~WEBM_DISPOSITIONS if self.format_name == "webm" else 0
+        if lost:
+            names = [{"comment": "commentary"}.get(d.name, d.name.replace("_", " "))
+                     for d in av.stream.Disposition if d.value & lost]
+            log.warning("%s stream %d (%s): %s flag%s cannot be stored in webm; dropped", s.kind, s.index, s.label,
+                        ", ".join(names), "s" if len(names) > 1 else "")
+        return flags
+
     def _add_other(self, s: OtherStream) -> None:
         fmt = self.format_name
         if s.kind == "chapters":
@@ -254,7 +267,7 @@ class VideoWriter:
                 src.discard = av.stream.Discard.default  # the demuxer hides some data tracks unless asked
             o = self.out.add_stream_from_template(src)
             o.metadata.update(_kept_tags(src.metadata))
-            o.disposition = src.disposition
+            o.disposition = self._disposition(s)
             self.copy[s.index] = o
             return
         enc = None
@@ -264,7 +277,7 @@ class VideoWriter:
             o = self.out.add_stream(enc.codec, rate=enc.rate)
             o.layout, o.format = enc.layout, enc.sample_fmt
             o.metadata.update(_kept_tags(src.metadata))
-            o.disposition = src.disposition
+            o.disposition = self._disposition(s)
             self.transcode[s.index] = (src, o)
             log.warning("audio stream %d (%s, %s) cannot be copied into %s; transcoding to %s",
                         s.index, s.label, s.codec or "?", fmt, enc.codec)
