@@ -83,7 +83,9 @@ def test_a_tiff_s_pages_are_counted_and_its_reduced_previews_are_not():
     ok, one = cv2.imencode(".tiff", np.zeros((8, 8, 3), np.uint8))
     assert meta_of(one.tobytes()).frames == 1
     # one page and a reduced-size preview (NewSubfileType 1), big-endian, hand-made
-    ifd = lambda kind, nxt: struct.pack(">H", 1) + struct.pack(">HHII", 0x00FE, 4, 1, kind) + struct.pack(">I", nxt)  # noqa: E731
+    def ifd(kind: int, nxt: int) -> bytes:
+        return struct.pack(">HHHII", 1, 0x00FE, 4, 1, kind) + struct.pack(">I", nxt)
+
     data = b"MM\x00*" + struct.pack(">I", 8) + ifd(0, 26) + ifd(1, 0)
     assert meta_of(data).frames == 1
     looped = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 0) + struct.pack("<I", 8)  # its next IFD is itself

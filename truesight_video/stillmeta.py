@@ -27,7 +27,8 @@ class StillMeta:
     # a PNG's other colour chunks as they were (gAMA, cHRM, sRGB; cICP marks HDR): written into PNGs only
     png_colour: tuple[bytes, ...] = ()
     jpeg_sampling: tuple[int, int] | None = None  # a colour JPEG's luma over chroma sampling: (2, 2) is 4:2:0
-    frames: int = 1  # an animated PNG's frames (acTL), a TIFF's full-size pages; 0 for an animated WebP (no count stated)
+    # an animated PNG's frames (acTL), a TIFF's full-size pages; 0 for an animated WebP (it states no count)
+    frames: int = 1
 
 
 def read_meta(path: str | Path) -> StillMeta:

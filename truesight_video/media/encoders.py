@@ -28,7 +28,8 @@ ENCODER_FOR = {
 FALLBACK_ENCODERS = ("libx264", "libx265", "libvpx-vp9", "libsvtav1", "mpeg4")
 QUANTIZER_ENCODERS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "h263", "h263p", "mjpeg", "wmv2"}
 B_FRAME_ENCODERS = {"mpeg1video", "mpeg2video", "mpeg4"}
-FIELD_CODECS = {"h264", "mpeg2video", "mpeg4", "prores", "dnxhd", "dvvideo", "ffv1"}  # codecs whose pictures say interlaced
+# codecs whose pictures can say they are interlaced
+FIELD_CODECS = {"h264", "mpeg2video", "mpeg4", "prores", "dnxhd", "dvvideo", "ffv1"}
 QP2LAMBDA = 118
 
 
