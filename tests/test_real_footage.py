@@ -339,6 +339,46 @@ def test_a_commentary_track_keeps_its_flag_in_matroska_and_is_named_where_webm_d
             assert bool(c.streams.audio[1].disposition & av.stream.Disposition.comment) == kept
 
 
+def _two_tracks_with_subtitles(path: Path) -> Path:
+    """A Matroska file like the NASA clip: two H.264 tracks (length-prefixed, as MP4 and Matroska hold them),
+    AAC and a text subtitle track."""
+    srt = path.with_suffix(".srt")
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,300\nhello\n\n2\n00:00:00,300 --> 00:00:00,400\nworld\n")
+    with av.open(str(srt)) as subs, av.open(str(path), "w") as c:
+        main_video = kinds._add_video(c, "libx264", (64, 48), 25, {"bf": "0"})
+        extra = kinds._add_video(c, "libx264", (32, 24), 25, {"bf": "0"})
+        a = c.add_stream("aac", rate=48000, layout="stereo")
+        text = c.add_stream_from_template(subs.streams[0])
+        packets = [p for v, (w, h) in ((main_video, (64, 48)), (extra, (32, 24)))
+                   for p in kinds._encode(v, kinds._pictures(range(10), w, h, Fraction(1, 25)))]
+        packets += kinds._encode(a, kinds._tone(a, 0.4))
+        for p in subs.demux():
+            if p.size:
+                p.stream = text
+                packets.append(p)
+        for p in packets:
+            c.mux(p)
+    return path
+
+
+@pytest.mark.parametrize("ext", [".mpg", ".avi", ".ts"])
+def test_streams_a_container_would_garble_are_dropped_by_name(tmp_path, ext):
+    # the NASA clip into .mpg: exit 0 and a file no player opens (its second H.264 track went in MP4-style and
+    # read back as VVC); into .avi it failed after all the work; its mov_text subtitles went into .ts as
+    # codec-less data and into .mpg as DVD bitmaps (as SRT does). Copies are now tried with their first packets,
+    # read back.
+    src = _two_tracks_with_subtitles(tmp_path / "nasa.mkv")
+    r = sharpen(src, tmp_path / f"out{ext}", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert "subtitle stream 3 (subrip) cannot be stored in" in r.stderr, r.stderr
+    assert len(video_frames(tmp_path / f"out{ext}")) == 10
+    with av.open(str(tmp_path / f"out{ext}")) as c:
+        kinds_codecs = [(s.type, s.codec_context.name if s.codec_context else None) for s in c.streams]
+    assert ("subtitle", "dvdsub") not in kinds_codecs and ("data", None) not in kinds_codecs, kinds_codecs
+    if ext != ".ts":  # MPEG-TS takes the second track (its muxer makes it Annex B); the others drop it by name
+        assert "video stream 1" in r.stderr and "dropped" in r.stderr, r.stderr
+
+
 def test_an_audio_only_container_is_a_clear_error_not_about_codec(tmp_path):
     # it said "--codec no encoder can write ...", naming a flag the user had not given
     from media_factory import make_clip
@@ -536,6 +576,14 @@ def test_real_clip_comes_out_whole(shared_dir, tmp_path, name):
     allowed = KNOWN_LIMITS.get(name, ())
     assert [p for p in problems if not any(a in p for a in allowed)] == []
     assert src.read_bytes() == before
+
+
+def test_a_real_gopro_into_mov_keeps_every_telemetry_packet(shared_dir, tmp_path):
+    # the demuxer hides the SOS track until asked, and the writer asked after the reader had read ahead to the
+    # first frame: 932 of its 939 packets came through
+    src = shared_dir / "realmedia" / "gopro_hero5_karma_drone.mp4"
+    problems = whole(src, tmp_path / "out.mov")
+    assert [p for p in problems if "GoPro SOS" in p] == []
 
 
 def test_real_clip_with_the_default_model_and_no_options(shared_dir, tmp_path):

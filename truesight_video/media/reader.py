@@ -227,6 +227,13 @@ class VideoReader:
             self._last_pts: int | None = None
             self._video_done = False  # past --duration's end: later video packets are not decoded
             self._pending: deque = deque()
+            chapters = tuple(self.container.chapters()) if hasattr(self.container, "chapters") else ()
+            others = tuple(_other(s, bool(chapters)) for s in self.container.streams if s.index != self.stream.index)
+            for o in others:
+                if o.kind != "chapters" and o.stream.discard != av.stream.Discard.default:
+                    # the mov demuxer hides some data tracks (a GoPro's SOS) unless asked: shown before the first
+                    # packet is read (when the writer asked, the first seven had gone by)
+                    o.stream.discard = av.stream.Discard.default
             self._demux = self._demux_all()
             if start > 0:
                 length = _stated_length(self.container, self.stream, self.origin)
@@ -242,8 +249,6 @@ class VideoReader:
                 raise TruesightError(f"video stream of {self.path} has no size (codec {info.codec!r})")
             self.info = info
             self._spec = info_spec(info)
-            chapters = tuple(self.container.chapters()) if hasattr(self.container, "chapters") else ()
-            others = tuple(_other(s, bool(chapters)) for s in self.container.streams if s.index != self.stream.index)
             # a --start window's timestamps are moved to begin at its first frame (see _offset)
             self.layout = Layout(video=info, others=others, metadata=dict(self.container.metadata),
                                  chapters=chapters, begins=0.0 if start else self.origin)

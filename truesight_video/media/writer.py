@@ -37,20 +37,60 @@ STANDARD_MOV_TAGS = {"title", "artist", "album_artist", "composer", "album", "da
                      "rating", "location", "creation_time", "encoding_tool", "author", "make", "model"}
 
 
-def can_copy(format_name: str, stream: av.stream.Stream) -> bool:
-    """Whether this container format accepts a packet copy of stream (tried in memory)."""
+def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet] = ()) -> bool:
+    """Whether this container format holds a packet copy of stream: tried in memory with its first packets
+    (used up) and read back as the same kind and codec where there are some, else its header alone."""
     name = stream.codec_context.name if getattr(stream, "codec_context", None) else ""
     if format_name in MOV_FAMILY and format_name != "mov" and name.startswith("pcm_"):
         return False  # the header is accepted, but FFmpeg's mp4 trailer then fails on copied PCM (MOV holds it)
     if format_name == "webm" and stream.type == "attachment":
         return False  # WebM's muxer accepts an attachment (a subtitle font) and leaves it out of the file
+    buf = io.BytesIO()
     try:
-        with av.open(io.BytesIO(), "w", format=format_name) as probe_out:
-            probe_out.add_stream_from_template(stream)
+        with av.open(buf, "w", format=format_name) as probe_out:
+            o = probe_out.add_stream_from_template(stream)
             probe_out.start_encoding()
-        return True
+            for p in packets:
+                p.stream = o
+                probe_out.mux(p)
     except (av.FFmpegError, ValueError, TypeError, NotImplementedError):
         return False
+    if not packets:
+        return True
+    # muxers take some streams and write junk: MP4-style H.264 into MPEG-PS read back as VVC (a file no player
+    # opens), mov_text subtitles into MPEG-TS as codec-less data and into MPEG-PS as DVD bitmaps, GoPro
+    # telemetry into FLV as text subtitles
+    buf.seek(0)
+    try:
+        with av.open(buf, "r") as back:
+            return any(b.type == stream.type and _family(b) == _family(stream) for b in back.streams)
+    except (av.FFmpegError, ValueError):
+        return False
+
+
+def _family(stream: av.stream.Stream) -> str | None:
+    cc = getattr(stream, "codec_context", None)
+    return cc.codec.canonical_name if cc is not None and cc.codec is not None else None
+
+
+def _first_packets(path: str, indices: list[int], each: int = 2, limit: int = 300) -> dict[int, list[av.Packet]]:
+    """Up to `each` packets with data of each stream named, from the first `limit` packets of the file (a
+    stream that starts later gets none): what a copy into another container is tried with."""
+    got: dict[int, list[av.Packet]] = {i: [] for i in indices}
+    if not indices:
+        return got
+    try:
+        with av.open(path) as c:
+            for i in indices:
+                c.streams[i].discard = av.stream.Discard.default
+            for n, p in enumerate(c.demux()):
+                if n >= limit or all(len(v) >= each for v in got.values()):
+                    break
+                if p.stream.index in got and p.size and len(got[p.stream.index]) < each:
+                    got[p.stream.index].append(p)
+    except (av.FFmpegError, OSError, IndexError):
+        pass  # no samples: the header trial decides
+    return got
 
 
 # tried in order for audio a container cannot take as it is: the usual codec of the web and of the rest,
@@ -199,8 +239,9 @@ class VideoWriter:
         # that said it lasted 5 hours, and an AVI failed (the muxer will not write hours of skipped frames)
         begins = 0 if fmt in FREE_CLOCK or self.layout.begins <= 0 else self.layout.begins
         self._rebase = round(Fraction(begins) / info.time_base) if info.time_base else 0  # in video ticks
+        samples = _first_packets(info.path, [s.index for s in self.layout.others if s.kind not in ("chapters", "cover")])
         for s in self.layout.others:
-            self._add_other(s)
+            self._add_other(s, samples)
         if self.layout.chapters:
             try:
                 out.set_chapters([self._chapter_moved(ch) for ch in self.layout.chapters])
@@ -252,7 +293,7 @@ class VideoWriter:
                         ", ".join(names), "s" if len(names) > 1 else "")
         return flags
 
-    def _add_other(self, s: OtherStream) -> None:
+    def _add_other(self, s: OtherStream, samples: dict[int, list[av.Packet]]) -> None:
         fmt = self.format_name
         if s.kind == "chapters":
             return  # its titles are the layout's chapters, written as the output container keeps them
@@ -262,9 +303,7 @@ class VideoWriter:
             self.video.metadata.setdefault("timecode", s.timecode)
             return
         src = s.stream
-        if can_copy(fmt, src):
-            if src.discard != av.stream.Discard.default:
-                src.discard = av.stream.Discard.default  # the demuxer hides some data tracks unless asked
+        if can_copy(fmt, src, samples.get(s.index, [])):
             o = self.out.add_stream_from_template(src)
             o.metadata.update(_kept_tags(src.metadata))
             o.disposition = self._disposition(s)
