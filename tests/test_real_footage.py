@@ -379,6 +379,19 @@ def test_streams_a_container_would_garble_are_dropped_by_name(tmp_path, ext):
         assert "video stream 1" in r.stderr and "dropped" in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("ext,kept", [(".mkv", True), (".ts", False), (".avi", False)])
+def test_a_rotation_the_container_cannot_store_is_named(tmp_path, ext, kept):
+    # the phone clip (rotation 180) into .ts, .mpg, .flv, .avi or .ogv played upside down without a word
+    from media_factory import make_clip
+
+    src = make_clip(tmp_path / "phone.mp4", codec="libx264", frames=3, rotation=180, audio=0)
+    r = sharpen(src, tmp_path / f"out{ext}", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert ("cannot store the display rotation (180 degrees)" in r.stderr) != kept, r.stderr
+    with av.open(str(tmp_path / f"out{ext}")) as c:
+        assert abs(next(c.decode(video=0)).rotation) == (180 if kept else 0)
+
+
 def test_an_audio_only_container_is_a_clear_error_not_about_codec(tmp_path):
     # it said "--codec no encoder can write ...", naming a flag the user had not given
     from media_factory import make_clip

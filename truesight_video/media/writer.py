@@ -25,6 +25,9 @@ log = logging.getLogger("truesight_video")
 
 MOV_FAMILY = ("mp4", "mov", "ipod", "3gp", "3g2", "psp")
 WEBM_DISPOSITIONS = int(av.stream.Disposition.default | av.stream.Disposition.forced)
+# containers whose display matrix FFmpeg writes (a phone clip's rotation into .ts, .mpg, .flv, .avi or .ogv
+# was lost without a word: it played upside down)
+ROTATING = MOV_FAMILY + ("matroska", "webm")
 FREE_CLOCK = ("mpegts", "mpeg", "vob", "dvd", "svcd", "vcd")  # MPEG-TS/PS: a clip may begin anywhere on the clock
 # tags a muxer rewrites or that would be wrong after re-encoding (Matroska's per-stream statistics)
 STALE_TAGS = {"encoder", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics_writing_app",
@@ -192,6 +195,9 @@ class VideoWriter:
         vs.metadata.update({k: v for k, v in _kept_tags(info.metadata).items() if k.lower() != "alpha_mode"})
         if info.rotation:
             vs.set_display_rotation(info.rotation)
+            if fmt not in ROTATING:
+                log.warning("%s cannot store the display rotation (%d degrees): players will show the output turned "
+                            "from the input; .mp4, .mov or .mkv keep it", fmt, info.rotation % 360)
         if info.hdr:
             log.warning("HDR input (%s): colour tags are kept, mastering/light-level metadata is not copied",
                         "PQ" if info.color_trc == 16 else "HLG")
