@@ -392,6 +392,29 @@ def test_a_rotation_the_container_cannot_store_is_named(tmp_path, ext, kept):
         assert abs(next(c.decode(video=0)).rotation) == (180 if kept else 0)
 
 
+def test_a_hole_in_transcoded_audio_is_kept_as_silence(tmp_path):
+    # the phone clip's first AAC packet says 8,471 samples and holds 1,024: transcoded (into .webm, .mpg),
+    # everything after it ran on and played 155 ms early
+    src = tmp_path / "phone.mp4"
+    with av.open(str(src), "w") as c:
+        vs = kinds._add_video(c, "libx264", (64, 48), 25, {"bf": "0"})
+        a = c.add_stream("aac", rate=48000, layout="stereo")
+        audio = kinds._encode(a, kinds._tone(a, 0.8))
+        kinds._shift(audio[2:], Fraction(1, 5))  # a 0.2 s hole after the second packet
+        for p in sorted(kinds._encode(vs, kinds._pictures(range(25), 64, 48, Fraction(1, 25))) + audio,
+                        key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+
+    def heard(path: Path) -> float:
+        with av.open(str(path)) as c:
+            frames = list(c.decode(audio=0))
+        return sum(f.samples for f in frames) / frames[0].sample_rate
+
+    r = sharpen(src, tmp_path / "out.webm", *FAST, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert abs(heard(tmp_path / "out.webm") - (heard(src) + 0.2)) < 0.03
+
+
 def test_an_audio_only_container_is_a_clear_error_not_about_codec(tmp_path):
     # it said "--codec no encoder can write ...", naming a flag the user had not given
     from media_factory import make_clip

@@ -405,16 +405,35 @@ class VideoWriter:
     def _encode_audio(self, idx: int, frame: av.AudioFrame | None) -> None:
         """Encode a transcoded stream's samples as one continuous run (numbered in samples, as the encoder's
         resampler needs) from where the input's first samples lie, so audio that starts after (or before)
-        the video stays in sync."""
+        the video stays in sync; a hole in the input's audio is kept as silence."""
         src, o = self.transcode[idx]
         if frame is not None:
+            t = frame.pts * frame.time_base if frame.pts is not None and frame.time_base else None
+            due = round(((t or 0) + (self._moved or 0)) * frame.sample_rate)
             if idx not in self._audio_next:
-                start = frame.pts * frame.time_base if frame.pts is not None and frame.time_base else 0
-                start += self._moved or 0
-                self._audio_next[idx] = round(start * frame.sample_rate)
+                self._audio_next[idx] = due
+            elif t is not None and due - self._audio_next[idx] > frame.sample_rate // 100:
+                # a phone's first AAC packet said 8,471 samples and held 1,024: run on, everything after it
+                # played 155 ms early
+                self._silence(idx, frame, due - self._audio_next[idx])
             frame.pts, frame.time_base = self._audio_next[idx], Fraction(1, frame.sample_rate)
             self._audio_next[idx] += frame.samples
         self.out.mux(o.encode(frame))
+
+    def _silence(self, idx: int, like: av.AudioFrame, samples: int) -> None:
+        """Encode this many samples of silence into a transcoded stream, in frames of at most a second."""
+        o = self.transcode[idx][1]
+        zero = 0x80 if like.format.name.startswith("u8") else 0
+        while samples > 0:
+            n = min(samples, like.sample_rate)
+            f = av.AudioFrame(format=like.format.name, layout=like.layout.name, samples=n)
+            for plane in f.planes:
+                np.frombuffer(plane, np.uint8)[:] = zero
+            f.sample_rate = like.sample_rate
+            f.pts, f.time_base = self._audio_next[idx], Fraction(1, like.sample_rate)
+            self._audio_next[idx] += n
+            self.out.mux(o.encode(f))
+            samples -= n
 
     def finish(self) -> None:
         """Flush the encoders (closing the writer then writes the trailer)."""
