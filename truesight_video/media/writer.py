@@ -42,7 +42,8 @@ STANDARD_MOV_TAGS = {"title", "artist", "album_artist", "composer", "album", "da
 
 def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet] = ()) -> bool:
     """Whether this container format holds a packet copy of stream: tried in memory with its first packets
-    (used up) and read back as the same kind and codec where there are some, else its header alone."""
+    (used up) and, for video, subtitles and data, read back as the same kind and codec, else its header alone.
+    Audio is left to the header: two packets of MPEG-TS audio are too few for its reader to tell AAC from MP3."""
     name = stream.codec_context.name if getattr(stream, "codec_context", None) else ""
     if format_name in MOV_FAMILY and format_name != "mov" and name.startswith("pcm_"):
         return False  # the header is accepted, but FFmpeg's mp4 trailer then fails on copied PCM (MOV holds it)
@@ -58,7 +59,7 @@ def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet
                 probe_out.mux(p)
     except (av.FFmpegError, ValueError, TypeError, NotImplementedError):
         return False
-    if not packets:
+    if not packets or stream.type == "audio":
         return True
     # muxers take some streams and write junk: MP4-style H.264 into MPEG-PS read back as VVC (a file no player
     # opens), mov_text subtitles into MPEG-TS as codec-less data and into MPEG-PS as DVD bitmaps, GoPro
@@ -73,7 +74,8 @@ def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet
 
 def _family(stream: av.stream.Stream) -> str | None:
     cc = getattr(stream, "codec_context", None)
-    return cc.codec.canonical_name if cc is not None and cc.codec is not None else None
+    name = cc.codec.canonical_name if cc is not None and cc.codec is not None else None
+    return name
 
 
 def _first_packets(path: str, indices: list[int], each: int = 2, limit: int = 300) -> dict[int, list[av.Packet]]:
@@ -245,7 +247,8 @@ class VideoWriter:
         # that said it lasted 5 hours, and an AVI failed (the muxer will not write hours of skipped frames)
         begins = 0 if fmt in FREE_CLOCK or self.layout.begins <= 0 else self.layout.begins
         self._rebase = round(Fraction(begins) / info.time_base) if info.time_base else 0  # in video ticks
-        samples = _first_packets(info.path, [s.index for s in self.layout.others if s.kind not in ("chapters", "cover")])
+        samples = _first_packets(info.path, [s.index for s in self.layout.others
+                                             if s.kind not in ("chapters", "cover", "audio")])
         for s in self.layout.others:
             self._add_other(s, samples)
         if self.layout.chapters:
