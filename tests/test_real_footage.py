@@ -432,6 +432,18 @@ def test_a_phone_s_29_99_fps_into_avi_is_not_a_1000_fps_avi(tmp_path):
         assert v.frames == 9 and round(v.average_rate) == 30
 
 
+@pytest.mark.parametrize("ext,kept", [(".mov", True), (".mkv", True), (".ts", False), (".avi", False)])
+def test_a_timecode_the_container_cannot_store_is_named(tmp_path, ext, kept):
+    # a GoPro's timecode into .avi, .ts, .mpg, .flv or .3gp vanished without a word
+    src = kinds.gopro_like_mp4(tmp_path / "gopro.mp4", frames=5)
+    r = sharpen(src, tmp_path / f"out{ext}", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert (f"timecode {kinds.GOPRO_TIMECODE} (" in r.stderr) != kept, r.stderr
+    with av.open(str(tmp_path / f"out{ext}")) as c:
+        tags = [v for s in c.streams for k, v in s.metadata.items() if k.lower() == "timecode"]
+    assert (kinds.GOPRO_TIMECODE in tags) == kept
+
+
 def test_an_audio_only_container_is_a_clear_error_not_about_codec(tmp_path):
     # it said "--codec no encoder can write ...", naming a flag the user had not given
     from media_factory import make_clip

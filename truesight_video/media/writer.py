@@ -28,6 +28,9 @@ WEBM_DISPOSITIONS = int(av.stream.Disposition.default | av.stream.Disposition.fo
 # containers whose display matrix FFmpeg writes (a phone clip's rotation into .ts, .mpg, .flv, .avi or .ogv
 # was lost without a word: it played upside down)
 ROTATING = MOV_FAMILY + ("matroska", "webm")
+# where the video's timecode tag lives on (MP4/MOV rebuild their track from it; .avi, .ts, .mpg, .flv and .3gp
+# dropped it without a word)
+TIMECODE_KEPT = ("mov", "mp4", "ipod", "matroska", "webm", "ogg", "ogv")
 FREE_CLOCK = ("mpegts", "mpeg", "vob", "dvd", "svcd", "vcd")  # MPEG-TS/PS: a clip may begin anywhere on the clock
 # tags a muxer rewrites or that would be wrong after re-encoding (Matroska's per-stream statistics)
 STALE_TAGS = {"encoder", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics_writing_app",
@@ -310,6 +313,8 @@ class VideoWriter:
             # a QuickTime timecode track: copied packets break the mov trailer, but the muxer rebuilds
             # the track from the video stream's timecode tag (Matroska keeps the tag itself)
             self.video.metadata.setdefault("timecode", s.timecode)
+            if fmt not in TIMECODE_KEPT:
+                log.warning("timecode %s (%s) cannot be stored in %s; dropped", s.timecode, s.label, fmt)
             return
         src = s.stream
         if can_copy(fmt, src, samples.get(s.index, [])):
