@@ -444,6 +444,18 @@ def test_a_timecode_the_container_cannot_store_is_named(tmp_path, ext, kept):
     assert (kinds.GOPRO_TIMECODE in tags) == kept
 
 
+@pytest.mark.parametrize("ext,kept", [(".mkv", True), (".ogv", False)])
+def test_full_range_an_output_cannot_keep_is_named(tmp_path, ext, kept):
+    # a GoPro's full-range picture into .ogv (VP8) came back tagged limited, 20 levels off, without a word;
+    # an HLG clip into .avi said "colour tags are kept" and lost them
+    src = kinds.gopro_like_mp4(tmp_path / "gopro.mp4", frames=5, range_tag="full", audio=False)
+    r = sharpen(src, tmp_path / f"out{ext}", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert ("cannot keep full range" in r.stderr) != kept, r.stderr
+    with av.open(str(tmp_path / f"out{ext}")) as c:
+        assert (next(c.decode(video=0)).color_range == 2) == kept
+
+
 def test_an_audio_only_container_is_a_clear_error_not_about_codec(tmp_path):
     # it said "--codec no encoder can write ...", naming a flag the user had not given
     from media_factory import make_clip

@@ -14,7 +14,7 @@ import numpy as np
 from ..colour import RANGE_FULL, RGB_WORK_MATRIX
 from ..errors import ParameterError, TruesightError, first_line
 from ..options import NAMED_PRESETS, EncodeSettings
-from .layout import FIELD_TT, VideoInfo
+from .layout import FIELD_TT, PQ, VideoInfo
 from .reader import YUVJ
 
 log = logging.getLogger("truesight_video")
@@ -28,6 +28,7 @@ ENCODER_FOR = {
 FALLBACK_ENCODERS = ("libx264", "libx265", "libvpx-vp9", "libsvtav1", "mpeg4")
 QUANTIZER_ENCODERS = {"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4", "msmpeg4v2", "h263", "h263p", "mjpeg", "wmv2"}
 B_FRAME_ENCODERS = {"mpeg1video", "mpeg2video", "mpeg4"}
+BT2020 = 9  # AVColorPrimaries
 # codecs whose pictures can say they are interlaced
 FIELD_CODECS = {"h264", "mpeg2video", "mpeg4", "prores", "dnxhd", "dvvideo", "ffv1"}
 QP2LAMBDA = 118
@@ -210,6 +211,38 @@ def reads_back(buf: io.BytesIO, out: av.container.OutputContainer, packets: list
 def _sar(cc: av.VideoCodecContext) -> Fraction:
     sar = cc.sample_aspect_ratio
     return Fraction(sar) if sar and sar.numerator else Fraction(1)
+
+
+def colour_lost(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> list[str]:
+    """What of the colour description that changes how players show the picture (full range, an HDR transfer,
+    BT.2020 primaries) this encoding does not read back from this container: a GoPro's full range into VP8 in
+    Ogg came back limited, an HLG clip into MPEG-4 Part 2 in AVI untagged (a trial of one frame)."""
+    rng, _ = output_tags(info, enc.pix_fmt)
+    wanted = [("full range", "color_range", RANGE_FULL, rng == RANGE_FULL),
+              ("the PQ transfer" if info.color_trc == PQ else "the HLG transfer", "color_trc", info.color_trc, info.hdr),
+              ("BT.2020 primaries", "color_primaries", BT2020, info.color_primaries == BT2020)]
+    wanted = [w for w in wanted if w[3]]
+    if not wanted:
+        return []
+    buf = io.BytesIO()
+    try:
+        with av.open(buf, "w", format=format_name) as out:
+            vs = out.add_stream(enc.codec, rate=info.rate or 25)
+            configure(vs, enc, info, width, height)
+            out.start_encoding()
+            frame = av.VideoFrame(width, height, enc.pix_fmt)
+            for plane in frame.planes:
+                np.frombuffer(plane, np.uint8)[:] = 0
+            frame.pts, frame.time_base = 0, enc.time_base
+            frame.color_range, frame.color_trc, frame.color_primaries = rng, info.color_trc, info.color_primaries
+            for p in vs.encode(frame) + vs.encode(None):
+                out.mux(p)
+        buf.seek(0)
+        with av.open(buf, "r") as back:
+            got = next(back.decode(video=0))
+    except (av.FFmpegError, ValueError, TypeError, NotImplementedError, StopIteration):
+        return []  # the plan's own trial passed: nothing is said on a guess
+    return [name for name, attr, value, _ in wanted if getattr(got, attr) != value]
 
 
 def _trial(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> str | None:

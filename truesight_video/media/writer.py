@@ -17,7 +17,7 @@ import numpy as np
 from ..colour import OutputPlanes, info_spec, sws_args
 from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
-from .encoders import codes_fields, configure, output_tags, plan_video, reads_back
+from .encoders import codes_fields, colour_lost, configure, output_tags, plan_video, reads_back
 from .layout import Layout, OtherStream
 from .reader import YUVJ, planes_frame, work_format
 
@@ -203,7 +203,11 @@ class VideoWriter:
             if fmt not in ROTATING:
                 log.warning("%s cannot store the display rotation (%d degrees): players will show the output turned "
                             "from the input; .mp4, .mov or .mkv keep it", fmt, info.rotation % 360)
-        if info.hdr:
+        lost = colour_lost(fmt, self.encoding, info, self.width, self.height)
+        if lost:
+            log.warning("%s in %s cannot keep %s: players will show the colours differently", self.encoding.codec,
+                        fmt, " and ".join(lost))
+        elif info.hdr:
             log.warning("HDR input (%s): colour tags are kept, mastering/light-level metadata is not copied",
                         "PQ" if info.color_trc == 16 else "HLG")
         # VP9/VP8 keep alpha beside the picture (WebM's ALPHA_MODE): FFmpeg's decoders report no alpha format
