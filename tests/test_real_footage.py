@@ -456,6 +456,17 @@ def test_full_range_an_output_cannot_keep_is_named(tmp_path, ext, kept):
         assert (next(c.decode(video=0)).color_range == 2) == kept
 
 
+def test_only_the_chosen_encoder_says_what_it_changed(tmp_path):
+    # 10-bit HEVC into .3gp said "h263 cannot encode yuv420p10le; writing yuv420p" and then wrote 10-bit H.264:
+    # an encoder tried and refused had spoken
+    src = kinds.ten_bit_420(tmp_path / "phone.mp4")
+    r = sharpen(src, tmp_path / "out.3gp", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert "cannot encode" not in r.stderr and "writing libx264 instead" in r.stderr, r.stderr
+    with av.open(str(tmp_path / "out.3gp")) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv420p10le"
+
+
 def test_an_audio_only_container_is_a_clear_error_not_about_codec(tmp_path):
     # it said "--codec no encoder can write ...", naming a flag the user had not given
     from media_factory import make_clip

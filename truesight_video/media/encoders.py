@@ -46,6 +46,7 @@ class VideoEncoding:
     quantizer: int | None = None  # fixed quantizer of MPEG-1/2/4-style encoders (their default rate is ~1 Mb/s)
     interlaced: bool = False
     threads: int = 0
+    notes: tuple[str, ...] = ()  # what this encoder changed (a pixel format), said once it is the one chosen
 
 
 def encoder_exists(name: str) -> bool:
@@ -71,15 +72,18 @@ def _log2_chroma(fmt: av.VideoFormat) -> tuple[int, int]:
     return (64 // fmt.chroma_width(64)).bit_length() - 1, (64 // fmt.chroma_height(64)).bit_length() - 1
 
 
-def pick_pix_fmt(codec: str, info: VideoInfo, settings: EncodeSettings, width: int, height: int) -> str:
+def pick_pix_fmt(codec: str, info: VideoInfo, settings: EncodeSettings, width: int,
+                 height: int) -> tuple[str, tuple[str, ...]]:
     """The input's pixel format where the encoder takes it, else the nearest one that loses no bit depth
-    or chroma resolution if it can (yuvj formats become yuv with a full-range tag)."""
+    or chroma resolution if it can (yuvj formats become yuv with a full-range tag); and what changed, to
+    be said if this encoder is chosen (one that is tried and refused must not say it)."""
     supported = [f.name for f in (av.codec.Codec(codec, "w").video_formats or [])]
     if settings.pix_fmt:
         if supported and settings.pix_fmt not in supported:
             raise ParameterError("pix_fmt", f"{settings.pix_fmt!r} is not supported by {codec} "
                                             f"(try: {', '.join(supported[:8])})")
-        return settings.pix_fmt
+        return settings.pix_fmt, ()
+    notes: list[str] = []
     want = YUVJ.get(info.pix_fmt, info.pix_fmt)
     if not supported or want in supported:
         fmt = want
@@ -94,15 +98,15 @@ def pick_pix_fmt(codec: str, info: VideoInfo, settings: EncodeSettings, width: i
             return (not planar_yuv, bits < info.bits, fw > cw or fh > ch, bits - info.bits, (cw - fw) + (ch - fh))
 
         fmt = min((f for f in supported if f not in YUVJ), key=cost, default=supported[0])
-        log.warning("%s cannot encode %s; writing %s", codec, info.pix_fmt, fmt)
+        notes.append(f"{codec} cannot encode {info.pix_fmt}; writing {fmt}")
     vf = av.VideoFormat(fmt)
     subsampled = vf.chroma_width(width) != width or vf.chroma_height(height) != height
     if (width % 2 or height % 2) and subsampled and codec in ("libx264", "libx265"):
         alt = "yuv444p10le" if vf.components[0].bits > 8 else "yuv444p"
         if alt in supported:
-            log.warning("%s needs even sizes for %s; %dx%d is written as %s", codec, fmt, width, height, alt)
+            notes.append(f"{codec} needs even sizes for {fmt}; {width}x{height} is written as {alt}")
             fmt = alt
-    return fmt
+    return fmt, tuple(notes)
 
 
 def _check_preset(codec: str, preset: str | None) -> None:
@@ -299,10 +303,10 @@ def _tags(codec: str, info: VideoInfo, format_name: str) -> list[str | None]:
 def _plan_for(codec: str, info: VideoInfo, settings: EncodeSettings, format_name: str, width: int,
               height: int) -> tuple[VideoEncoding | None, str]:
     """The first working encoding with this encoder (over time bases and tags), or why none works."""
-    pix_fmt = pick_pix_fmt(codec, info, settings, width, height)
+    pix_fmt, notes = pick_pix_fmt(codec, info, settings, width, height)
     options, quantizer = _options(codec, info, settings)
     base = VideoEncoding(codec=codec, pix_fmt=pix_fmt, time_base=Fraction(info.time_base), options=options,
-                         quantizer=quantizer, interlaced=info.interlaced, threads=settings.threads)
+                         quantizer=quantizer, interlaced=info.interlaced, threads=settings.threads, notes=notes)
     why = ""
     for tb in _time_bases(info, format_name):
         for tag in _tags(codec, info, format_name):
@@ -318,6 +322,13 @@ def plan_video(info: VideoInfo, settings: EncodeSettings, format_name: str, widt
     """How to encode the video into this container: the requested encoder (an error if it cannot work),
     else the input's codec, else the container's default, else a common one, saying which in one line;
     with square pixels (and a warning) only where no encoder here keeps the input's pixel aspect."""
+    enc = _plan_square(info, settings, format_name, width, height)
+    for note in enc.notes:
+        log.warning("%s", note)
+    return enc
+
+
+def _plan_square(info: VideoInfo, settings: EncodeSettings, format_name: str, width: int, height: int) -> VideoEncoding:
     try:
         return _plan_video(info, settings, format_name, width, height)
     except TruesightError as kept:
