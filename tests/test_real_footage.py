@@ -674,6 +674,16 @@ def test_a_real_gopro_into_mov_keeps_every_telemetry_packet(shared_dir, tmp_path
     assert [p for p in problems if "GoPro SOS" in p] == []
 
 
+def test_a_window_of_a_real_gopro_keeps_its_telemetry(shared_dir, tmp_path):
+    # the GoPro writes a second's telemetry after that second's video: the window's reading stopped at the
+    # first packet past its end, and the MET packet at 1.001 s, inside the window, was lost without a word
+    src = shared_dir / "realmedia" / "gopro_hero5_karma_drone.mp4"
+    r = sharpen(src, tmp_path / "part.mp4", *FAST, "--start", "0.5", "--duration", "1", "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    problems = check_whole(src, tmp_path / "part.mp4", strength_zero=True, start=0.5, duration=1.0)
+    assert [p for p in problems if "GoPro MET" in p] == []
+
+
 def test_real_clip_with_the_default_model_and_no_options(shared_dir, tmp_path):
     src = shared_dir / "realmedia" / "android_lowlight_vfr_rot180_shake.mp4"
     r = CliRunner().invoke(main, ["sharpen", str(src), "-o", str(tmp_path / "o.mp4"), "--device", "cpu", "--json"])

@@ -199,6 +199,9 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
         audio_streams=len(container.streams.audio), rgb=first.format.is_rgb)
 
 
+SLOW_TRACK = 2.0  # seconds
+
+
 class VideoReader:
     """A clip opened for sharpening. `layout` describes it as soon as it is open (the first frame is
     decoded then, since rotation and the true colour range live on frames); iterating yields Frames
@@ -345,13 +348,18 @@ class VideoReader:
     def __iter__(self) -> Iterator[Frame | av.Packet]:
         last_time = None
         items = iter(self._pending_then_live())
+        # a window's other streams are read on past its end until each has passed it (or the file has run
+        # SLOW_TRACK seconds beyond): a GoPro writes the telemetry of a second after that second's video
+        waiting = {o.index for o in self.layout.others if o.kind != "chapters"}
         try:
             for kind, obj in items:
                 if kind == "packet":
                     packet = self._other_packet(obj)
                     if packet is None:
                         if self._video_done and obj.pts is not None and self.end is not None:
-                            break
+                            waiting.discard(obj.stream.index)
+                            if not waiting or float(obj.pts * obj.stream.time_base) - self.origin > self.end + SLOW_TRACK:
+                                break
                         continue
                     yield packet
                     continue
