@@ -316,6 +316,8 @@ class VideoReader:
                 yield "packet", packet
                 continue
             if self._video_done:
+                if self._past_window():  # a sparse stream (subtitles) may have nothing more: stop anyway
+                    return
                 continue
             if packet.size:
                 if packet.is_discard:
@@ -358,7 +360,7 @@ class VideoReader:
                     if packet is None:
                         if self._video_done and obj.pts is not None and self.end is not None:
                             waiting.discard(obj.stream.index)
-                            if not waiting or float(obj.pts * obj.stream.time_base) - self.origin > self.end + SLOW_TRACK:
+                            if not waiting or self._past_window():
                                 break
                         continue
                     yield packet
@@ -383,6 +385,10 @@ class VideoReader:
         for kind, obj in self._pending_then_live():
             if kind == "frame":
                 yield obj
+
+    def _past_window(self) -> bool:
+        """Whether the file has been read SLOW_TRACK seconds past the window's end."""
+        return self.end is not None and self._reached - self.origin > self.end + SLOW_TRACK
 
     def _pending_then_live(self) -> Iterator[tuple[str, Any]]:
         while self._pending:
