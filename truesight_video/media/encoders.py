@@ -276,16 +276,20 @@ def _time_bases(info: VideoInfo, format_name: str) -> list[Fraction]:
     """The input's own time base first (timestamps kept exactly), then milliseconds (MPEG-4 Part 2 takes
     denominators up to 65535), then one frame (MPEG-1/2 take only standard frame rates). AVI counts
     frames: its time base is its frame rate, so one frame comes first there (a phone MP4's 1/15360 made
-    a 15,360 fps AVI of empty chunks), then the nearest standard one (a phone's 29.99 fps, 3001/90000, is
-    too fine for MPEG-4 Part 2, and milliseconds made a 1000 fps AVI)."""
+    a 15,360 fps AVI of empty chunks), then the same frame in a denominator MPEG-4 Part 2 takes (a phone's
+    29.99 fps, 3001/90000, is too fine for it, and milliseconds made a 1000 fps AVI); a standard rate only
+    where it is within 1 % and not below the input's, so no two frames share a tick (120 fps at 60 would
+    play at half speed)."""
     out = [Fraction(info.time_base), Fraction(1, 1000)]
     if not info.rate:
         return list(dict.fromkeys(out))
+    rate = Fraction(info.rate)
     std = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),
            Fraction(60000, 1001), Fraction(60)]
-    frame = 1 / min(std, key=lambda r: abs(r - Fraction(info.rate)))
+    frame = 1 / min(std, key=lambda r: abs(r - rate))
     if format_name == "avi":
-        return list(dict.fromkeys([1 / Fraction(info.rate), frame] + out))
+        near = [frame] if rate <= 1 / frame <= rate * Fraction(101, 100) else []
+        return list(dict.fromkeys([1 / rate, (1 / rate).limit_denominator(65535), *near] + out))
     return list(dict.fromkeys(out + [frame]))
 
 
