@@ -339,11 +339,12 @@ def test_a_commentary_track_keeps_its_flag_in_matroska_and_is_named_where_webm_d
             assert bool(c.streams.audio[1].disposition & av.stream.Disposition.comment) == kept
 
 
-def _two_tracks_with_subtitles(path: Path) -> Path:
+def _two_tracks_with_subtitles(path: Path, cue: int = 0) -> Path:
     """A Matroska file like the NASA clip: two H.264 tracks (length-prefixed, as MP4 and Matroska hold them),
-    AAC and a text subtitle track."""
+    AAC and a text subtitle track whose first cue is at `cue` seconds."""
     srt = path.with_suffix(".srt")
-    srt.write_text("1\n00:00:00,000 --> 00:00:00,300\nhello\n\n2\n00:00:00,300 --> 00:00:00,400\nworld\n")
+    srt.write_text(f"1\n00:00:{cue:02d},000 --> 00:00:{cue:02d},300\nhello\n\n2\n00:00:{cue:02d},300 --> "
+                   f"00:00:{cue:02d},400\nworld\n")
     with av.open(str(srt)) as subs, av.open(str(path), "w") as c:
         main_video = kinds._add_video(c, "libx264", (64, 48), 25, {"bf": "0"})
         extra = kinds._add_video(c, "libx264", (32, 24), 25, {"bf": "0"})
@@ -377,6 +378,15 @@ def test_streams_a_container_would_garble_are_dropped_by_name(tmp_path, ext):
     assert ("subtitle", "dvdsub") not in kinds_codecs and ("data", None) not in kinds_codecs, kinds_codecs
     if ext != ".ts":  # MPEG-TS takes the second track (its muxer makes it Annex B); the others drop it by name
         assert "video stream 1" in r.stderr and "dropped" in r.stderr, r.stderr
+
+
+def test_a_subtitle_track_whose_first_cue_comes_late_is_tried_too(tmp_path):
+    # only the file's first 300 packets were searched for a stream's samples: a track whose first cue came
+    # later was tried by its header alone, and SRT went into .ts as codec-less data again
+    src = _two_tracks_with_subtitles(tmp_path / "film.mkv", cue=20)
+    r = sharpen(src, tmp_path / "out.ts", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert "subtitle stream 3 (subrip) cannot be stored in mpegts" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("ext,kept", [(".mkv", True), (".ts", False), (".avi", False)])

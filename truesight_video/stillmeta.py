@@ -116,16 +116,21 @@ def _tiff_pages(data: bytes) -> int:
     e = "<" if data[:2] == b"II" else ">"
     (ifd,) = struct.unpack_from(e + "I", data, 4)
     pages, seen = 0, set()
-    while ifd and ifd not in seen and len(seen) < 10_000:  # a loop or a bomb ends it
-        seen.add(ifd)
-        (count,) = struct.unpack_from(e + "H", data, ifd)
-        reduced = False
-        for k in range(count):
-            tag, kind = struct.unpack_from(e + "HH", data, ifd + 2 + 12 * k)
-            if tag == _NEW_SUBFILE_TYPE and kind == 4:  # LONG: bit 0 marks a reduced-resolution copy
-                reduced = bool(struct.unpack_from(e + "I", data, ifd + 2 + 12 * k + 8)[0] & 1)
-        pages += not reduced
-        (ifd,) = struct.unpack_from(e + "I", data, ifd + 2 + 12 * count)
+    try:
+        while ifd and ifd not in seen and len(seen) < 10_000:  # a loop or a bomb ends it
+            seen.add(ifd)
+            (count,) = struct.unpack_from(e + "H", data, ifd)
+            reduced = False
+            for k in range(count):
+                tag, kind = struct.unpack_from(e + "HH", data, ifd + 2 + 12 * k)
+                if tag > _NEW_SUBFILE_TYPE:  # entries are sorted by tag: the rest cannot be it
+                    break
+                if tag == _NEW_SUBFILE_TYPE and kind == 4:  # LONG: bit 0 marks a reduced-resolution copy
+                    reduced = bool(struct.unpack_from(e + "I", data, ifd + 2 + 12 * k + 8)[0] & 1)
+            pages += not reduced
+            (ifd,) = struct.unpack_from(e + "I", data, ifd + 2 + 12 * count)
+    except struct.error:
+        pass  # a chain cut short: the pages counted so far
     return max(pages, 1)
 
 

@@ -358,8 +358,9 @@ class VideoReader:
                 if kind == "packet":
                     packet = self._other_packet(obj)
                     if packet is None:
-                        if self._video_done and obj.pts is not None and self.end is not None:
-                            waiting.discard(obj.stream.index)
+                        if (self._video_done and obj.pts is not None and self.end is not None and obj.stream.time_base
+                                and float(obj.pts * obj.stream.time_base) - self.origin >= self.end - 1e-6):
+                            waiting.discard(obj.stream.index)  # past the end (not an empty packet inside it)
                             if not waiting or self._past_window():
                                 break
                         continue

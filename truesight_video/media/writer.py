@@ -30,7 +30,7 @@ WEBM_DISPOSITIONS = int(av.stream.Disposition.default | av.stream.Disposition.fo
 ROTATING = MOV_FAMILY + ("matroska", "webm")
 # where the video's timecode tag lives on (MP4/MOV rebuild their track from it; .avi, .ts, .mpg, .flv and .3gp
 # dropped it without a word)
-TIMECODE_KEPT = ("mov", "mp4", "ipod", "matroska", "webm", "ogg", "ogv")
+TIMECODE_KEPT = ("mov", "mp4", "matroska", "webm", "ogg", "ogv")
 FREE_CLOCK = ("mpegts", "mpeg", "vob", "dvd", "svcd", "vcd")  # MPEG-TS/PS: a clip may begin anywhere on the clock
 # tags a muxer rewrites or that would be wrong after re-encoding (Matroska's per-stream statistics)
 STALE_TAGS = {"encoder", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics_writing_app",
@@ -81,22 +81,28 @@ def _family(stream: av.stream.Stream) -> str | None:
     return name
 
 
-def _first_packets(path: str, indices: list[int], each: int = 2, limit: int = 300) -> dict[int, list[av.Packet]]:
-    """Up to `each` packets with data of each stream named, from the first `limit` packets of the file (a
-    stream that starts later gets none): what a copy into another container is tried with."""
+def _first_packets(path: str, indices: list[int], each: int = 2, within: float = 60.0) -> dict[int, list[av.Packet]]:
+    """Up to `each` packets with data of each stream named, from its first `within` seconds (only these
+    streams are demuxed: MP4 jumps to their samples): what a copy into another container is tried with; a
+    stream with none there is tried by its header alone."""
     got: dict[int, list[av.Packet]] = {i: [] for i in indices}
     if not indices:
         return got
     try:
-        with av.open(path) as c:
-            for i in indices:
-                c.streams[i].discard = av.stream.Discard.default
-            for n, p in enumerate(c.demux()):
-                if n >= limit or all(len(v) >= each for v in got.values()):
+        with av.open(path, metadata_errors="ignore") as c:
+            streams = [c.streams[i] for i in indices]
+            for s in streams:
+                s.discard = av.stream.Discard.default
+            start = c.start_time / av.time_base if c.start_time is not None else 0.0
+            for p in c.demux(streams):
+                t = p.pts if p.pts is not None else p.dts
+                if t is not None and p.time_base and float(t * p.time_base) - start > within:
                     break
-                if p.stream.index in got and p.size and len(got[p.stream.index]) < each:
+                if p.size and len(got[p.stream.index]) < each:
                     got[p.stream.index].append(p)
-    except (av.FFmpegError, OSError, IndexError):
+                    if all(len(v) >= each for v in got.values()):
+                        break
+    except (av.FFmpegError, OSError, IndexError, ValueError, UnicodeError):
         pass  # no samples: the header trial decides
     return got
 
