@@ -32,17 +32,20 @@ def _create_temp(target: Path) -> Path:
 
 
 @contextmanager
-def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp path beside target; os.replace it onto target on success, delete it on any error."""
+def atomic_path(target: str | os.PathLike, durable: bool = True) -> Iterator[Path]:
+    """Yield a temp path beside target; os.replace it onto target on success, delete it on any error
+    (durable: flushed to disk first, as an output a rerun would skip must be)."""
     target = Path(target)
     tmp_path = _create_temp(target)
     try:
         yield tmp_path
         # on disk before it takes the name, and the new name on disk after: else a power cut or a lost
         # node can leave an empty file under the final name, which a rerun would then skip as done
-        _fsync(tmp_path)
+        if durable:
+            _fsync(tmp_path)
         os.replace(tmp_path, target)
-        _fsync(target.parent)
+        if durable:
+            _fsync(target.parent)
     finally:
         tmp_path.unlink(missing_ok=True)
 

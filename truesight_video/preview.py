@@ -148,7 +148,7 @@ def preview_clip(path: str, make_engine: EngineFactory, label: str, start: float
                 if save_png:
                     img = compose(rgb, blend(rgb, out, state.strength), "side",
                                   info=f"t={t:.2f}s {label} strength {state.strength:.1f}")
-                    write_rgb(Path(save_png) / f"frame_{i:06d}.png", img)
+                    write_rgb(Path(save_png) / f"frame_{i:06d}.png", img, durable=False)
         except BaseException as e:
             errors.append(e)
         finally:

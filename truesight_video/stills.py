@@ -76,7 +76,8 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def _write(path: Path, img: np.ndarray, meta: StillMeta = StillMeta(), quick: bool = False) -> None:
+def _write(path: Path, img: np.ndarray, meta: StillMeta = StillMeta(), quick: bool = False,
+           durable: bool = True) -> None:
     """Encode an image by its path's extension and write it atomically, meta added (JPEG, PNG)."""
     import cv2
 
@@ -88,7 +89,7 @@ def _write(path: Path, img: np.ndarray, meta: StillMeta = StillMeta(), quick: bo
         ok = False
     if not ok:
         raise TruesightError(f"cannot write image {path}: OpenCV has no {path.suffix or 'extensionless'} writer")
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable) as tmp:
         tmp.write_bytes(with_meta(enc.tobytes(), meta))
 
 
@@ -101,10 +102,11 @@ def check_writable(path: str | os.PathLike) -> None:
         raise ParameterError("output", f"{p.name}: a still image is written as .png, .jpg, .webp, .tif or .bmp")
 
 
-def write_rgb(path: str | os.PathLike, rgb: np.ndarray, *, quick: bool = False) -> None:
-    """Write HxWx3 RGB uint8 atomically (quick: a PNG at the fastest compression); any file name, since
-    the bytes are encoded in memory (OpenCV's own writer crashes on a name that is not UTF-8)."""
-    _write(Path(path), rgb[..., ::-1], quick=quick)
+def write_rgb(path: str | os.PathLike, rgb: np.ndarray, *, quick: bool = False, durable: bool = True) -> None:
+    """Write HxWx3 RGB uint8 atomically (quick: a PNG at the fastest compression; not durable: not flushed
+    to disk, for a live preview's frames); any file name, since the bytes are encoded in memory (OpenCV's
+    own writer crashes on a name that is not UTF-8)."""
+    _write(Path(path), rgb[..., ::-1], quick=quick, durable=durable)
 
 
 def _write_params(path: Path, meta: StillMeta) -> list[int]:
