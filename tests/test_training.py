@@ -197,6 +197,23 @@ def test_resume_continues_exactly(gopro, tmp_path):
         assert torch.allclose(a[k], b[k], atol=1e-6), k
 
 
+def test_ema_checkpoints_hold_the_average_and_resume_exactly(gopro, tmp_path):
+    train(_cfg(gopro, tmp_path / "plain", steps=6, lr=1e-3))
+    train(_cfg(gopro, tmp_path / "straight", steps=6, lr=1e-3, ema=0.5))
+    train(_cfg(gopro, tmp_path / "split", steps=3, lr=1e-3, ema=0.5))
+    train(_cfg(gopro, tmp_path / "split", steps=6, lr=1e-3, ema=0.5, resume=True))
+    plain = read_checkpoint(tmp_path / "plain" / "last.pt")["state_dict"]
+    a, b = (read_checkpoint(tmp_path / d / "last.pt") for d in ("straight", "split"))
+    for k in plain:  # the weights trained are the plain run's; the checkpoint holds their average
+        assert torch.allclose(a["raw_state_dict"][k], plain[k], atol=1e-6), k
+        assert torch.allclose(a["state_dict"][k], b["state_dict"][k], atol=1e-6), k
+        assert torch.allclose(a["raw_state_dict"][k], b["raw_state_dict"][k], atol=1e-6), k
+    assert any(not torch.allclose(a["state_dict"][k], plain[k]) for k in plain)
+    assert "EMA 0.5" in a["meta"]["summary"]
+    with pytest.raises(ParameterError, match="ema"):
+        _cfg(gopro, tmp_path / "x", steps=2, ema=1.0)
+
+
 def test_max_minutes_stops_the_run_saved_and_annealed(gopro, tmp_path):
     out = tmp_path / "timed"
     final = train(_cfg(gopro, out, steps=100_000, val_every=50_000, lr=1e-3, lr_min=1e-5, max_minutes=0.01))

@@ -2,6 +2,7 @@
 CSV log, plot and checkpoints every epoch. Runs on one device or under torchrun (DDP)."""
 from __future__ import annotations
 
+import copy
 import csv
 import math
 import os
@@ -61,6 +62,9 @@ class TrainConfig:
     dc_window: int = 0
     alpha: float = 0.8
     edge_weight: float = 1.0
+    # 0: off; else checkpoints and validation hold an exponential moving average of the weights, decay `ema`
+    # a step (the optimizer trains the weights themselves, which checkpoints keep beside it for --resume)
+    ema: float = 0.0
     val_every: int | None = None
     val_max: int = 12
     # a wall-clock budget: the run stops (validated and saved) once it is spent, and the cosine rate
@@ -86,6 +90,8 @@ class TrainConfig:
             raise ParameterError("max_minutes", f"must be > 0, got {self.max_minutes}")
         if self.mix and (min(self.mix) < 0 or not sum(self.mix) > 0):
             raise ParameterError("mix", f"takes weights >= 0 that are not all 0, got {','.join(map(str, self.mix))}")
+        if not 0 <= self.ema < 1:
+            raise ParameterError("ema", f"must be in [0, 1), got {self.ema}")
         if self.resume and self.overwrite:
             raise ParameterError("overwrite", "starts the run over, --resume continues it: give one")
 
@@ -276,7 +282,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         last = out / "last.pt"
         ck = read_checkpoint(last)
         _check_resume(cfg, ck.get("meta", {}).get("train", {}), last)
-        _load_weights(model, ck, f"--resume {last}")
+        _load_weights(model, {"state_dict": ck.get("raw_state_dict", ck["state_dict"])}, f"--resume {last}")
         opt.load_state_dict(ck["optimizer"])
         start, best = int(ck["step"]), float(ck["meta"].get("best", -math.inf))
         history = list(ck.get("history", []))
@@ -301,6 +307,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         model = torch.nn.parallel.DistributedDataParallel(model)
     raw = model.module if ddp else model
     cuda = device.type == "cuda"
+    averaged = None
+    if cfg.ema:
+        averaged = copy.deepcopy(raw).eval()
+        if cfg.resume:
+            _load_weights(averaged, ck, f"--resume {last}")
+        averaged.requires_grad_(False)
+    shown = averaged if averaged is not None else raw  # what validation scores and checkpoints hold
 
     meta_base = {"arch": cfg.arch, "params": count_params(raw), "git": _git_commit(), "numerics": numerics.label,
                  "train": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
@@ -329,11 +342,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         return bool(flag.item())
 
     def validate(step: int, train_loss: float) -> dict[str, Any]:
-        raw.eval()
+        shown.eval()
         row: dict[str, Any] = {"step": step, "epoch": round(step / steps_per_epoch, 3), "train_loss": train_loss,
                                "lr": lr_at(step), "seconds": round(time.perf_counter() - t_start, 1)}
         for name, pairs in val_sets.items():
-            r = evaluate_pairs(raw, pairs[: cfg.val_max], device, loss_fn=loss_fn, baseline=False)
+            r = evaluate_pairs(shown, pairs[: cfg.val_max], device, loss_fn=loss_fn, baseline=False)
             row.update({f"{name}_loss": r["loss"], f"{name}_psnr": r["psnr"], f"{name}_ssim": r["ssim"],
                         f"{name}_input_psnr": r["input_psnr"]})
         raw.train()
@@ -341,10 +354,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     def save(step: int, row: dict[str, Any], names: list[str]) -> None:
         extra = {"optimizer": opt.state_dict(), "step": step, "history": history}
+        if averaged is not None:
+            extra["raw_state_dict"] = raw.state_dict()
         meta = {**meta_base, "step": step, "metrics": row, "best": best,
-                "summary": f"{describe(raw)}, step {step}"}
+                "summary": f"{describe(raw)}, step {step}" + (f", EMA {cfg.ema:g}" if averaged is not None else "")}
         for name in names:
-            save_checkpoint(out / name, raw, meta=meta, extra=extra)
+            save_checkpoint(out / name, shown, meta=meta, extra=extra)
 
     stop = threading.Event()
     batches = _prefetch(batches_for(groups, cfg, mix, rank, world), start, total, cuda, stop)
@@ -370,6 +385,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if averaged is not None:
+                with torch.no_grad():
+                    for a, w in zip(averaged.state_dict().values(), raw.state_dict().values()):
+                        if a.is_floating_point():
+                            a.lerp_(w, 1 - cfg.ema)
+                        else:
+                            a.copy_(w)
             running += loss.item()
             seen += 1
             bar.update(1)

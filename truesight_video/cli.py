@@ -377,6 +377,8 @@ def _size(text: str) -> tuple[int, int]:
               help="Remove the correction's local mean over N-pixel blocks (0 = off).")
 @click.option("--alpha", type=click.FloatRange(0, 1), default=0.8, show_default=True, help="MSE vs MS-SSIM weight a.")
 @click.option("--edge-weight", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Sobel edge L1 weight w.")
+@click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+              help="Keep an exponential moving average of the weights (decay a step, e.g. 0.998) and save it.")
 @click.option("--val-every", type=click.IntRange(min=1), default=None, help="Validate every N steps (default: every epoch).")
 @click.option("--init", default=None, help="Start from these weights (fine-tuning).")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True,
@@ -393,7 +395,7 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
           scale_min: float, input_noise: float, lr: float,
           lr_min: float | None, seed: int, device: str, arch: str, width: int, dilations: str, unshuffle: str,
           dc_window: int, alpha: float,
-          edge_weight: float, val_every: int | None, init: str | None, precision: str, resume: bool,
+          edge_weight: float, ema: float, val_every: int | None, init: str | None, precision: str, resume: bool,
           overwrite: bool, quiet: bool) -> None:
     """Train a student on GoPro-layout pairs (works under torchrun too)."""
     import json as _json
@@ -410,7 +412,7 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
                       scale_min=scale_min, input_noise=input_noise, lr=lr,
                       lr_min=lr_min, seed=seed, device=device, arch=arch, width=width, dilations=dil,
                       unshuffle=int(unshuffle), dc_window=dc_window,
-                      alpha=alpha, edge_weight=edge_weight, val_every=val_every, resume=resume, overwrite=overwrite,
+                      alpha=alpha, edge_weight=edge_weight, ema=ema, val_every=val_every, resume=resume, overwrite=overwrite,
                       progress=not quiet, init=init, precision=precision, max_minutes=max_minutes)
     try:
         from .model import student_config
