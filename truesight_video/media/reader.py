@@ -112,10 +112,10 @@ def work_format(pix_fmt: str) -> tuple[str, int]:
 
 def _label(s: av.stream.Stream) -> str:
     handler = s.metadata.get("handler_name", "").strip("\t\x00\x1f ")
-    return handler or _codec_name(s) or s.metadata.get("filename") or "?"
+    return handler or codec_name(s) or s.metadata.get("filename") or "?"
 
 
-def _codec_name(s: av.stream.Stream) -> str:
+def codec_name(s: av.stream.Stream) -> str:
     """The codec's name, not its decoder's (AV1 is decoded by libdav1d, MP3 by mp3float)."""
     cc = getattr(s, "codec_context", None)
     if cc is None:
@@ -127,9 +127,9 @@ def _other(s: av.stream.Stream, chapters: bool) -> OtherStream:
     cover = bool(s.disposition & av.stream.Disposition.attached_pic)
     timecode = s.metadata.get("timecode") if s.type == "data" else None
     # QuickTime keeps chapter titles in a text track, which FFmpeg reads into the chapters and then hides
-    chapter_track = chapters and s.type == "data" and s.discard == av.stream.Discard.all and not _codec_name(s)
+    chapter_track = chapters and s.type == "data" and s.discard == av.stream.Discard.all and not codec_name(s)
     kind = "cover" if cover else "chapters" if chapter_track else s.type
-    return OtherStream(index=s.index, kind=kind, codec=_codec_name(s), label=_label(s), stream=s, timecode=timecode)
+    return OtherStream(index=s.index, kind=kind, codec=codec_name(s), label=_label(s), stream=s, timecode=timecode)
 
 
 def _stated_length(container: av.container.InputContainer, vs: av.VideoStream, origin: float) -> float | None:
@@ -184,7 +184,7 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
     colour_range = RANGE_FULL if pix_fmt.startswith("yuvj") else (first.color_range or cc.color_range)
     sar = cc.sample_aspect_ratio
     return VideoInfo(
-        path=path, format_name=container.format.name, codec=_codec_name(vs), codec_tag=cc.codec_tag or "",
+        path=path, format_name=container.format.name, codec=codec_name(vs), codec_tag=cc.codec_tag or "",
         width=first.width, height=first.height, pix_fmt=pix_fmt, work_fmt=work_fmt, bits=bits,
         chroma_height=fmt.chroma_height(first.height), chroma_width=fmt.chroma_width(first.width),
         time_base=vs.time_base, rate=vs.average_rate or vs.guessed_rate, frames=vs.frames or 0,

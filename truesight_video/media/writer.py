@@ -19,7 +19,7 @@ from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
 from .encoders import codes_fields, colour_lost, configure, output_tags, plan_video, reads_back
 from .layout import Layout, OtherStream
-from .reader import YUVJ, planes_frame, work_format
+from .reader import YUVJ, codec_name, planes_frame, work_format
 
 log = logging.getLogger("truesight_video")
 
@@ -70,15 +70,9 @@ def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet
     buf.seek(0)
     try:
         with av.open(buf, "r") as back:
-            return any(b.type == stream.type and _family(b) == _family(stream) for b in back.streams)
+            return any(b.type == stream.type and codec_name(b) == codec_name(stream) for b in back.streams)
     except (av.FFmpegError, ValueError):
         return False
-
-
-def _family(stream: av.stream.Stream) -> str | None:
-    cc = getattr(stream, "codec_context", None)
-    name = cc.codec.canonical_name if cc is not None and cc.codec is not None else None
-    return name
 
 
 def _first_packets(path: str, indices: list[int], each: int = 2, within: float = 60.0) -> dict[int, list[av.Packet]]:
