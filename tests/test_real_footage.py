@@ -479,6 +479,22 @@ def test_only_the_chosen_encoder_says_what_it_changed(tmp_path):
         assert c.streams.video[0].codec_context.pix_fmt == "yuv420p10le"
 
 
+@pytest.mark.parametrize("ext,kept", [(".mkv", True), (".mov", True), (".ts", False), (".avi", False)])
+def test_container_tags_the_output_cannot_store_are_named(tmp_path, ext, kept):
+    # a phone's location and a GoPro's firmware into .ts or .avi vanished without a word
+    src = tmp_path / "phone.mkv"
+    with av.open(str(src), "w") as c:
+        c.metadata["location"] = "+54.1800-002.7200/"
+        vs = kinds._add_video(c, "libx264", (64, 48), 25, {"bf": "0"})
+        for p in kinds._encode(vs, kinds._pictures(range(3), 64, 48, Fraction(1, 25))):
+            c.mux(p)
+    r = sharpen(src, tmp_path / f"out{ext}", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert ("container tags location cannot be stored" in r.stderr.lower()) != kept, r.stderr
+    with av.open(str(tmp_path / f"out{ext}")) as c:
+        assert ("location" in {k.lower() for k in c.metadata}) == kept
+
+
 def test_an_audio_only_container_is_a_clear_error_not_about_codec(tmp_path):
     # it said "--codec no encoder can write ...", naming a flag the user had not given
     from media_factory import make_clip

@@ -217,20 +217,23 @@ def _sar(cc: av.VideoCodecContext) -> Fraction:
     return Fraction(sar) if sar and sar.numerator else Fraction(1)
 
 
-def colour_lost(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> list[str]:
-    """What of the colour description that changes how players show the picture (full range, an HDR transfer,
-    BT.2020 primaries) this encoding does not read back from this container: a GoPro's full range into VP8 in
-    Ogg came back limited, an HLG clip into MPEG-4 Part 2 in AVI untagged (a trial of one frame)."""
+def lost_in_container(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, height: int,
+                      tags: dict[str, str], options: dict[str, str]) -> tuple[list[str], list[str]]:
+    """What this encoding and container do not read back (a trial of one frame, muxed with the output's
+    options): of the colour description, what changes how players show the picture (full range, an HDR
+    transfer, BT.2020 primaries: a GoPro's full range into VP8 in Ogg came back limited, an HLG clip into
+    MPEG-4 Part 2 in AVI untagged); and which container tags (a phone's location into .ts or .avi)."""
     rng, _ = output_tags(info, enc.pix_fmt)
     wanted = [("full range", "color_range", RANGE_FULL, rng == RANGE_FULL),
               ("the PQ transfer" if info.color_trc == PQ else "the HLG transfer", "color_trc", info.color_trc, info.hdr),
               ("BT.2020 primaries", "color_primaries", BT2020, info.color_primaries == BT2020)]
     wanted = [w for w in wanted if w[3]]
-    if not wanted:
-        return []
+    if not wanted and not tags:
+        return [], []
     buf = io.BytesIO()
     try:
-        with av.open(buf, "w", format=format_name) as out:
+        with av.open(buf, "w", format=format_name, options=dict(options)) as out:
+            out.metadata.update(tags)
             vs = out.add_stream(enc.codec, rate=info.rate or 25)
             configure(vs, enc, info, width, height)
             out.start_encoding()
@@ -242,11 +245,13 @@ def colour_lost(format_name: str, enc: VideoEncoding, info: VideoInfo, width: in
             for p in vs.encode(frame) + vs.encode(None):
                 out.mux(p)
         buf.seek(0)
-        with av.open(buf, "r") as back:
+        with av.open(buf, "r", metadata_errors="ignore") as back:
+            kept = {k.lower() for k in back.metadata}
             got = next(back.decode(video=0))
     except (av.FFmpegError, ValueError, TypeError, NotImplementedError, StopIteration):
-        return []  # the plan's own trial passed: nothing is said on a guess
-    return [name for name, attr, value, _ in wanted if getattr(got, attr) != value]
+        return [], []  # the plan's own trial passed: nothing is said on a guess
+    return ([name for name, attr, value, _ in wanted if getattr(got, attr) != value],
+            [k for k in tags if k.lower() not in kept])
 
 
 def _trial(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> str | None:

@@ -17,7 +17,7 @@ import numpy as np
 from ..colour import OutputPlanes, info_spec, sws_args
 from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
-from .encoders import codes_fields, colour_lost, configure, output_tags, plan_video, reads_back
+from .encoders import codes_fields, configure, lost_in_container, output_tags, plan_video, reads_back
 from .layout import Layout, OtherStream
 from .reader import YUVJ, codec_name, planes_frame, work_format
 
@@ -203,13 +203,6 @@ class VideoWriter:
             if fmt not in ROTATING:
                 log.warning("%s cannot store the display rotation (%d degrees): players will show the output turned "
                             "from the input; .mp4, .mov or .mkv keep it", fmt, info.rotation % 360)
-        lost = colour_lost(fmt, self.encoding, info, self.width, self.height)
-        if lost:
-            log.warning("%s in %s cannot keep %s: players will show the colours differently", self.encoding.codec,
-                        fmt, " and ".join(lost))
-        elif info.hdr:
-            log.warning("HDR input (%s): colour tags are kept, mastering/light-level metadata is not copied",
-                        "PQ" if info.color_trc == 16 else "HLG")
         # VP9/VP8 keep alpha beside the picture (WebM's ALPHA_MODE): FFmpeg's decoders report no alpha format
         vpx_alpha = any(k.lower() == "alpha_mode" and v == "1" for k, v in info.metadata.items())
         if vpx_alpha or any(c.is_alpha for c in av.VideoFormat(info.pix_fmt).components):
@@ -238,6 +231,15 @@ class VideoWriter:
             if tb.numerator == 1 and tb.denominator <= 2**31 - 1:
                 out.options["video_track_timescale"] = str(tb.denominator)  # else mov picks >= 10000
         out.metadata.update(tags)
+        colour, dropped = lost_in_container(fmt, self.encoding, info, self.width, self.height, tags, dict(out.options))
+        if colour:
+            log.warning("%s in %s cannot keep %s: players will show the colours differently", self.encoding.codec,
+                        fmt, " and ".join(colour))
+        elif info.hdr:
+            log.warning("HDR input (%s): colour tags are kept, mastering/light-level metadata is not copied",
+                        "PQ" if info.color_trc == 16 else "HLG")
+        if dropped:
+            log.warning("container tags %s cannot be stored in %s; dropped", ", ".join(sorted(dropped)), fmt)
         self.copy: dict[int, av.stream.Stream] = {}
         self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
         self._audio_next: dict[int, int] = {}  # each transcoded stream's next sample number
