@@ -234,15 +234,7 @@ def lost_in_container(format_name: str, enc: VideoEncoding, info: VideoInfo, wid
     try:
         with av.open(buf, "w", format=format_name, options=dict(options)) as out:
             out.metadata.update(tags)
-            vs = out.add_stream(enc.codec, rate=info.rate or 25)
-            configure(vs, enc, info, width, height)
-            out.start_encoding()
-            frame = av.VideoFrame(width, height, enc.pix_fmt)
-            for plane in frame.planes:
-                np.frombuffer(plane, np.uint8)[:] = 0
-            frame.pts, frame.time_base = 0, enc.time_base
-            frame.color_range, frame.color_trc, frame.color_primaries = rng, info.color_trc, info.color_primaries
-            for p in vs.encode(frame) + vs.encode(None):
+            for p in _one_frame(out, enc, info, width, height):
                 out.mux(p)
         buf.seek(0)
         with av.open(buf, "r", metadata_errors="ignore") as back:
@@ -254,20 +246,29 @@ def lost_in_container(format_name: str, enc: VideoEncoding, info: VideoInfo, wid
             [k for k in tags if k.lower() not in kept])
 
 
+def _one_frame(out: av.container.OutputContainer, enc: VideoEncoding, info: VideoInfo, width: int,
+               height: int) -> list[av.Packet]:
+    """A trial container's video stream for this encoding, started, and the packets of one black frame
+    tagged as the writer tags its frames (the plan's trial and the read-back of what is lost share it)."""
+    vs = out.add_stream(enc.codec, rate=info.rate or 25)
+    configure(vs, enc, info, width, height)
+    out.start_encoding()
+    frame = av.VideoFrame(width, height, enc.pix_fmt)
+    for plane in frame.planes:  # new frames hold whatever memory was there: 10-bit garbage fails x265
+        np.frombuffer(plane, np.uint8)[:] = 0
+    frame.pts, frame.time_base = 0, enc.time_base
+    frame.color_range, frame.colorspace = output_tags(info, enc.pix_fmt)
+    frame.color_trc, frame.color_primaries = info.color_trc, info.color_primaries
+    return vs.encode(frame) + vs.encode(None)
+
+
 def _trial(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> str | None:
     """None if the container takes this encoding (stream added, encoder opened, a frame encoded, and read
     back as such), else why not."""
     buf = io.BytesIO()
     try:
         with av.open(buf, "w", format=format_name) as out:
-            vs = out.add_stream(enc.codec, rate=info.rate or 25)
-            configure(vs, enc, info, width, height)
-            out.start_encoding()
-            frame = av.VideoFrame(width, height, enc.pix_fmt)
-            for plane in frame.planes:  # new frames hold whatever memory was there: 10-bit garbage fails x265
-                np.frombuffer(plane, np.uint8)[:] = 0
-            frame.pts, frame.time_base = 0, info.time_base
-            packets = vs.encode(frame) + vs.encode(None)
+            packets = _one_frame(out, enc, info, width, height)
             if not reads_back(buf, out, packets, "video", enc.codec, info.sample_aspect_ratio):
                 return (f"{_codec_family(enc.codec)} video at {width}x{height}"
                         + (f", pixel aspect {info.sample_aspect_ratio}," if info.sample_aspect_ratio else "")

@@ -355,23 +355,22 @@ class VideoWriter:
             frame = frame.reformat(format=self.pix_fmt, src_colorspace=matrix, src_color_range=rng,
                                    dst_colorspace=matrix, dst_color_range=rng)
         tb = self.encoding.time_base
-        phase = Fraction(0)
+        avi = self.format_name == "avi"  # AVI keeps no time for audio (its samples play from the start)
         if pts is not None:
             pts -= self._rebase
         if pts is not None and tb != self.info.time_base:
             # the encoder counts in its own time base (MPEG-1/2: whole frames), where the first frame's time
             # may not fall: the video moves later onto that grid (never before the streams it was moved
-            # back with) and the other streams move alike; two frames must not share a time
+            # back with; in AVI to the nearest frame) and the other streams move alike; two frames must not
+            # share a time
             exact = pts * self.info.time_base / tb
             if self._moved is None:
-                # AVI keeps no time for audio (its samples play from the start): there the nearest frame is best
-                phase = (round(exact) if self.format_name == "avi" else math.ceil(exact)) - exact
-            pts = round(exact + (self._phase if self._moved is not None else phase))
+                self._phase = (round(exact) if avi else math.ceil(exact)) - exact
+            pts = round(exact + self._phase)
             pts = pts if self._last_pts is None else max(pts, self._last_pts + 1)
             self._last_pts = pts
         if self._moved is None:
-            self._phase = phase
-            self._release((phase * tb if self.format_name != "avi" else 0) - self._rebase * self.info.time_base)
+            self._release((0 if avi else self._phase * tb) - self._rebase * self.info.time_base)
         frame.pts, frame.time_base = pts, tb
         if self._fields is not None:
             self._fields.push(frame)
