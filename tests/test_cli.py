@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from media_factory import make_clip, video_frames
 from truesight_video.checkpoint import save_checkpoint
-from truesight_video.cli import main
+from truesight_video.cli import Terminated, friendly, main
 from truesight_video.model import StudentCNN_v3, StudentConfig
 from truesight_video.options import DEFAULT_TEMPORAL
 
@@ -524,6 +524,23 @@ def test_shim_and_console_script_run_without_gui(tmp_path):
             "bad=[m for m in sys.modules if m.startswith(('cv2.highgui','PyQt','truesight_video.preview'))];"
             "print(bad); sys.exit(1 if bad else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("interrupt,code,word", [(KeyboardInterrupt, 130, "interrupted"), (Terminated, 143, "terminated")])
+def test_interrupt_inside_a_native_import_is_still_an_interrupt(capsys, interrupt, code, word):
+    # CI: Ctrl-C landed while onnxruntime's pybind11 module initialised, which re-raises it as
+    # ImportError("initialization failed"); the run exited 1 with "error: ImportError" instead of 130
+    @friendly
+    def run():
+        try:
+            raise interrupt
+        except KeyboardInterrupt as e:
+            raise ImportError("initialization failed") from e
+
+    with pytest.raises(SystemExit) as exit_:
+        run()
+    assert exit_.value.code == code
+    assert capsys.readouterr().err.startswith(f"{word}: no output was left behind")
 
 
 @pytest.mark.parametrize("sig,code,word", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])

@@ -47,6 +47,19 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise Terminated
 
 
+def _interrupt_in(e: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM behind an error, if any: a native module's import turns one that arrives while it
+    initialises into ImportError("initialization failed") (pybind11 does, for onnxruntime on first use)."""
+    seen: set[int] = set()
+    cause: BaseException | None = e
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Map library errors to a one-line message and a non-zero exit, never a traceback."""
 
@@ -71,6 +84,11 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as e:  # an internal bug: still one line, traceback on request
+            interrupt = _interrupt_in(e)
+            if interrupt is not None:
+                terminated = isinstance(interrupt, Terminated)
+                click.echo(f"{'terminated' if terminated else 'interrupted'}: no output was left behind", err=True)
+                sys.exit(143 if terminated else 130)
             if os.environ.get("TRUESIGHT_DEBUG"):
                 raise
             click.echo(f"error: {type(e).__name__}: {first_line(e)} (set TRUESIGHT_DEBUG=1 for a traceback)", err=True)
