@@ -334,6 +334,34 @@ def mkv_offset_long_audio(path: Path, frames: int = 20, *, start: float = 0.0, a
                      start=Fraction(start))
 
 
+def late_track_mkv(path: Path, frames: int = 75, late_at: float = 1.0, *, size: tuple[int, int] = (64, 48)) -> Path:
+    """Video + PCM audio in Matroska with one subtitle at `late_at` seconds written after the whole
+    second's-worth of audio and video that follows it, as a GoPro writes each second's telemetry after
+    that second's video: a reader that stops at the first packet past a window's end never reaches it."""
+    w, h = size
+    rate = 25
+    # a tiny interleave delta makes the muxer write packets in the order given instead of sorting them
+    with av.open(str(path), "w", format="matroska", container_options={"max_interleave_delta": "1"}) as c:
+        vs = _add_video(c, "ffv1", size, rate, {})
+        a = c.add_stream("pcm_s16le", rate=48000, layout="mono")
+        srt = Path(path).with_suffix(".srt")
+        def stamp(ms: int) -> str:
+            return f"00:00:{ms // 1000:02d},{ms % 1000:03d}"
+
+        ms = round(late_at * 1000)
+        srt.write_text(f"1\n{stamp(ms)} --> {stamp(ms + 300)}\ninside the window\n\n")
+        with av.open(str(srt)) as text:
+            sub = c.add_stream_from_template(text.streams[0])
+            for p in _encode(vs, _pictures(range(frames), w, h, Fraction(1, rate))) + _encode(a, _tone(a, frames / rate)):
+                c.mux(p)
+            for p in text.demux(text.streams[0]):
+                if p.size:
+                    p.stream = sub
+                    c.mux(p)
+        srt.unlink()
+    return Path(path)
+
+
 def ts_with_b_frames(path: Path, frames: int = 75, gop: int = 50, *, size: tuple[int, int] = (64, 48)) -> Path:
     """H.264 with B-frames + AAC in MPEG-TS, a keyframe every `gop` frames, as camcorders (.mts) and OBS
     write it: the TS demuxer gives the first video packet a DTS before its PTS, which seeking by bytes misses."""

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import real_kinds as kinds
 from footage_check import check_whole, colour_shift
+from media_factory import packets as stream_packets
 from media_factory import video_frames
 from truesight_video.cli import main
 
@@ -90,6 +91,21 @@ def test_a_window_of_a_broadcast_capture_counts_from_its_start(tmp_path):
     assert r.returncode == 0, r.stderr
     assert check_whole(src, tmp_path / "part.ts", strength_zero=True, start=1.0, duration=0.8) == []
     assert 15 <= len(video_frames(tmp_path / "part.ts")) <= 21
+
+
+def test_a_window_keeps_a_packet_written_after_later_ones(tmp_path):
+    # the small-file twin of the real GoPro's telemetry case below: the subtitle at 1.0 s lies in the file
+    # after audio and video up to 3 s, and a window of 0.5-1.5 s stopped reading at the first audio packet
+    # past its end
+    src = kinds.late_track_mkv(tmp_path / "late.mkv")
+    order = [(kind, pts) for _, kind, _, _, pts in kinds._demux_summary(src)]
+    later = min(i for i, (kind, pts) in enumerate(order) if kind == "audio" and pts >= 2000)  # Matroska counts ms
+    assert order.index(("subtitle", 1000)) > later  # the subtitle lies after the audio of 2 s on
+    r = sharpen(src, tmp_path / "part.mkv", *FAST, "--start", "0.5", "--duration", "1", "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    (sub,) = stream_packets(tmp_path / "part.mkv", "subtitle")
+    first_frame = video_frames(tmp_path / "part.mkv")[0][0]
+    assert [(pts - first_frame, data) for pts, data in sub] == [(480, b"inside the window")]  # 1 s - 0.52 s (ms)
 
 
 @pytest.mark.parametrize("start", [0.5, 1.5])
