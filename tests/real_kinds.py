@@ -302,19 +302,27 @@ def _add_video(c: Any, codec: str, size: tuple[int, int], rate: int, options: di
 
 
 def _h264_aac(path: Path, fmt: str, frames: int, size: tuple[int, int], options: dict[str, str], *,
-              audio_extra: float = 0.0, audio_shift: Fraction = Fraction(0), start: Fraction = Fraction(0)) -> Path:
+              audio_extra: float = 0.0, audio_shift: Fraction = Fraction(0), start: Fraction = Fraction(0),
+              audio_rate: int = 48000) -> Path:
     """H.264 + AAC at 25 fps in `fmt`, muxed in time order: the audio `audio_extra` seconds longer than the
     video and moved by `audio_shift`, every stream moved by `start`."""
     w, h = size
     rate = 25
     with av.open(str(path), "w", format=fmt) as c:
         vs = _add_video(c, "libx264", size, rate, options)
-        a = c.add_stream("aac", rate=48000, layout="stereo")
+        a = c.add_stream("aac", rate=audio_rate, layout="stereo")
         video = _encode(vs, _pictures(range(frames), w, h, Fraction(1, rate)))
         audio = _shift(_encode(a, _tone(a, frames / rate + audio_extra)), audio_shift)
         for p in sorted(_shift(video + audio, start), key=lambda q: float(q.dts * q.time_base)):
             c.mux(p)
     return Path(path)
+
+
+def long_gop_mp4(path: Path, frames: int = 140, audio_rate: int = 44100, *, size: tuple[int, int] = (64, 48)) -> Path:
+    """H.264 with x264's defaults (250-frame GOP, B-frames) + AAC at a CD rate in MP4, as most cameras and
+    editors write it: more frames than FFmpeg's MXF index can count from one keyframe, a rate MXF refuses."""
+    return _h264_aac(path, "mp4", frames, size, {"preset": "ultrafast", "x264-params": "bframes=2:log-level=error"},
+                     audio_rate=audio_rate)
 
 
 def mp4_with_early_audio(path: Path, frames: int = 25, early: Fraction = Fraction(1, 2), *,

@@ -146,6 +146,24 @@ def test_a_window_before_the_first_frame_says_where_the_video_starts(tmp_path):
     assert not (tmp_path / "out.mkv").exists()
 
 
+def test_mxf_keeps_every_frame_in_order_and_the_sound(tmp_path):
+    # into .mxf: x264's 250-frame GOP failed mid-run ("patches welcome", frame offset -129), its B-frames came
+    # back with decode-order times (0, 2, 1, 3, ...), and the audio was dropped (the trial had no video stream,
+    # which MXF needs first, and MXF takes 48 kHz PCM only)
+    src = kinds.long_gop_mp4(tmp_path / "cam.mp4")
+    r = sharpen(src, tmp_path / "out.mxf", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert "dropped" not in r.stderr and "transcoding to pcm_s16le" in r.stderr, r.stderr
+    with av.open(str(tmp_path / "out.mxf")) as c:
+        assert [(s.type, s.codec_context.name) for s in c.streams] == [("video", "h264"), ("audio", "pcm_s16le")]
+        assert c.streams.audio[0].codec_context.sample_rate == 48000
+    benign = ("video: disposition", "video: time base", "video: stream handler_name")  # MXF stores none of these
+    problems = [p for p in check_whole(src, tmp_path / "out.mxf", strength_zero=True)
+                if not p.startswith(benign) and "transcoded from aac to pcm_s16le" not in p]
+    assert problems == []
+    assert len(video_frames(tmp_path / "out.mxf")) == 140
+
+
 def test_xvid_avi_with_b_frames(tmp_path):
     src = kinds.xvid_avi_bframes(tmp_path / "old.avi")
     assert whole(src, tmp_path / "out.avi") == []

@@ -32,6 +32,8 @@ BT2020 = 9  # AVColorPrimaries
 # codecs whose pictures can say they are interlaced
 FIELD_CODECS = {"h264", "mpeg2video", "mpeg4", "prores", "dnxhd", "dvvideo", "ffv1"}
 QP2LAMBDA = 118
+MXF = {"mxf", "mxf_d10", "mxf_opatom"}
+MXF_MAX_GOP = 120  # FFmpeg's MXF index stores a frame's distance from its keyframe in one signed byte
 
 
 @dataclass(frozen=True)
@@ -250,16 +252,37 @@ def _one_frame(out: av.container.OutputContainer, enc: VideoEncoding, info: Vide
                height: int) -> list[av.Packet]:
     """A trial container's video stream for this encoding, started, and the packets of one black frame
     tagged as the writer tags its frames (the plan's trial and the read-back of what is lost share it)."""
-    vs = out.add_stream(enc.codec, rate=info.rate or 25)
-    configure(vs, enc, info, width, height)
+    lead = TrialVideo(enc, info, width, height)
+    vs = lead.add(out)
     out.start_encoding()
-    frame = av.VideoFrame(width, height, enc.pix_fmt)
-    for plane in frame.planes:  # new frames hold whatever memory was there: 10-bit garbage fails x265
-        np.frombuffer(plane, np.uint8)[:] = 0
-    frame.pts, frame.time_base = 0, enc.time_base
-    frame.color_range, frame.colorspace = output_tags(info, enc.pix_fmt)
-    frame.color_trc, frame.color_primaries = info.color_trc, info.color_primaries
-    return vs.encode(frame) + vs.encode(None)
+    return lead.packets(vs)
+
+
+@dataclass(frozen=True)
+class TrialVideo:
+    """The output's video, for trials of other streams in containers that take them only beside a video
+    stream (MXF refuses an audio-only header)."""
+
+    enc: VideoEncoding
+    info: VideoInfo
+    width: int
+    height: int
+
+    def add(self, out: av.container.OutputContainer) -> av.VideoStream:
+        """Add the video stream to a trial container (before it is started)."""
+        vs = out.add_stream(self.enc.codec, rate=self.info.rate or 25)
+        configure(vs, self.enc, self.info, self.width, self.height)
+        return vs
+
+    def packets(self, vs: av.VideoStream) -> list[av.Packet]:
+        """The packets of one black frame, tagged as the writer tags its frames, once the container is started."""
+        frame = av.VideoFrame(self.width, self.height, self.enc.pix_fmt)
+        for plane in frame.planes:  # new frames hold whatever memory was there: 10-bit garbage fails x265
+            np.frombuffer(plane, np.uint8)[:] = 0
+        frame.pts, frame.time_base = 0, self.enc.time_base
+        frame.color_range, frame.colorspace = output_tags(self.info, self.enc.pix_fmt)
+        frame.color_trc, frame.color_primaries = self.info.color_trc, self.info.color_primaries
+        return vs.encode(frame) + vs.encode(None)
 
 
 def _trial(format_name: str, enc: VideoEncoding, info: VideoInfo, width: int, height: int) -> str | None:
@@ -315,6 +338,13 @@ def _plan_for(codec: str, info: VideoInfo, settings: EncodeSettings, format_name
     """The first working encoding with this encoder (over time bases and tags), or why none works."""
     pix_fmt, notes = pick_pix_fmt(codec, info, settings, width, height)
     options, quantizer = _options(codec, info, settings)
+    if format_name in MXF:
+        # found only mid-run: x264's 250-frame GOP failed a 16 s clip into .mxf at frame 129 (a one-frame
+        # trial cannot see it); and FFmpeg's MXF keeps no reordering for H.264/HEVC, so their B-frames came
+        # back with decode-order times (0, 2, 1, 3, ...)
+        options = {**options, "g": str(MXF_MAX_GOP)}
+        if codec in ("libx264", "libx265"):
+            options["bf"] = "0"
     base = VideoEncoding(codec=codec, pix_fmt=pix_fmt, time_base=Fraction(info.time_base), options=options,
                          quantizer=quantizer, interlaced=info.interlaced, threads=settings.threads, notes=notes)
     why = ""

@@ -17,7 +17,7 @@ import numpy as np
 from ..colour import OutputPlanes, info_spec, sws_args
 from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
-from .encoders import codes_fields, configure, lost_in_container, output_tags, plan_video, reads_back
+from .encoders import MXF, TrialVideo, codes_fields, configure, lost_in_container, output_tags, plan_video, reads_back
 from .layout import Layout, OtherStream
 from .reader import YUVJ, codec_name, planes_frame, work_format
 
@@ -43,10 +43,12 @@ STANDARD_MOV_TAGS = {"title", "artist", "album_artist", "composer", "album", "da
                      "rating", "location", "creation_time", "encoding_tool", "author", "make", "model"}
 
 
-def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet] = ()) -> bool:
+def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet] = (),
+             lead: TrialVideo | None = None) -> bool:
     """Whether this container format holds a packet copy of stream: tried in memory with its first packets
-    (used up) and, for video, subtitles and data, read back as the same kind and codec, else its header alone.
-    Audio is left to the header: two packets of MPEG-TS audio are too few for its reader to tell AAC from MP3."""
+    (used up), beside the output's video where the container needs one (`lead`), and, for video, subtitles
+    and data, read back as the same kind and codec, else its header alone. Audio is left to the header: two
+    packets of MPEG-TS audio are too few for its reader to tell AAC from MP3."""
     name = stream.codec_context.name if getattr(stream, "codec_context", None) else ""
     if format_name in MOV_FAMILY and format_name != "mov" and name.startswith("pcm_"):
         return False  # the header is accepted, but FFmpeg's mp4 trailer then fails on copied PCM (MOV holds it)
@@ -55,8 +57,11 @@ def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet
     buf = io.BytesIO()
     try:
         with av.open(buf, "w", format=format_name) as probe_out:
+            vs = lead.add(probe_out) if lead else None
             o = probe_out.add_stream_from_template(stream)
             probe_out.start_encoding()
+            for p in lead.packets(vs) if lead else []:
+                probe_out.mux(p)
             for p in packets:
                 p.stream = o
                 probe_out.mux(p)
@@ -103,6 +108,8 @@ def _first_packets(path: str, indices: list[int], each: int = 2, within: float =
 
 # tried in order for audio a container cannot take as it is: the usual codec of the web and of the rest,
 # then what MPEG program streams (mp2, ac3), Ogg (opus) and AVI (mp3) hold
+# containers whose header needs a video stream before any other (trials of other streams add the output's)
+VIDEO_FIRST = MXF
 AUDIO_ENCODERS = ("aac", "libopus", "mp2", "ac3", "libmp3lame", "pcm_s16le")
 NAMED_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}
 
@@ -129,28 +136,33 @@ def _audio_encoding(codec: str, channels: int, rate: int) -> AudioEncoding | Non
     return AudioEncoding(codec, rate, NAMED_LAYOUTS.get(channels, "stereo"), fmt) if fmt else None
 
 
-def plan_audio(format_name: str, channels: int, rate: int) -> AudioEncoding | None:
-    """The first audio encoding this container takes such audio in (tried in memory: opened, fed a frame
-    of silence and read back), or None."""
-    for codec in dict.fromkeys(("libopus" if format_name == "webm" else "aac", *AUDIO_ENCODERS)):
-        try:
-            enc = _audio_encoding(codec, channels, rate)
-            if enc is None:
+def plan_audio(format_name: str, channels: int, rate: int, lead: TrialVideo | None = None) -> AudioEncoding | None:
+    """The first audio encoding this container takes such audio in (tried in memory, beside the output's
+    video where the container needs one: opened, fed a frame of silence and read back), at the input's rate
+    or else at 48 kHz (all MXF takes), or None."""
+    codecs = dict.fromkeys(("libopus" if format_name == "webm" else "aac", *AUDIO_ENCODERS))
+    for want in dict.fromkeys((rate, 48000)):
+        for codec in codecs:
+            try:
+                enc = _audio_encoding(codec, channels, want)
+                if enc is None:
+                    continue
+                buf = io.BytesIO()
+                with av.open(buf, "w", format=format_name) as out:
+                    vs = lead.add(out) if lead else None
+                    o = out.add_stream(codec, rate=enc.rate)
+                    o.layout, o.format = enc.layout, enc.sample_fmt
+                    out.start_encoding()
+                    silence = av.AudioFrame(format=enc.sample_fmt, layout=enc.layout,
+                                            samples=o.codec_context.frame_size or 1024)
+                    for plane in silence.planes:
+                        np.frombuffer(plane, np.uint8)[:] = 0
+                    silence.sample_rate, silence.pts = enc.rate, 0
+                    packets = (lead.packets(vs) if lead else []) + o.encode(silence) + o.encode(None)
+                    if reads_back(buf, out, packets, "audio", codec):
+                        return enc
+            except (av.FFmpegError, ValueError, TypeError, NotImplementedError, av.codec.codec.UnknownCodecError):
                 continue
-            buf = io.BytesIO()
-            with av.open(buf, "w", format=format_name) as out:
-                o = out.add_stream(codec, rate=enc.rate)
-                o.layout, o.format = enc.layout, enc.sample_fmt
-                out.start_encoding()
-                silence = av.AudioFrame(format=enc.sample_fmt, layout=enc.layout,
-                                        samples=o.codec_context.frame_size or 1024)
-                for plane in silence.planes:
-                    np.frombuffer(plane, np.uint8)[:] = 0
-                silence.sample_rate, silence.pts = enc.rate, 0
-                if reads_back(buf, out, o.encode(silence) + o.encode(None), "audio", codec):
-                    return enc
-        except (av.FFmpegError, ValueError, TypeError, NotImplementedError, av.codec.codec.UnknownCodecError):
-            continue
     return None
 
 
@@ -323,7 +335,8 @@ class VideoWriter:
                 log.warning("timecode %s (%s) cannot be stored in %s; dropped", s.timecode, s.label, fmt)
             return
         src = s.stream
-        if can_copy(fmt, src, samples.get(s.index, [])):
+        lead = TrialVideo(self.encoding, self.info, self.width, self.height) if fmt in VIDEO_FIRST else None
+        if can_copy(fmt, src, samples.get(s.index, []), lead):
             o = self.out.add_stream_from_template(src)
             o.metadata.update(_kept_tags(src.metadata))
             o.disposition = self._disposition(s)
@@ -331,7 +344,7 @@ class VideoWriter:
             return
         enc = None
         if s.kind == "audio":
-            enc = plan_audio(fmt, src.codec_context.layout.nb_channels, src.codec_context.sample_rate)
+            enc = plan_audio(fmt, src.codec_context.layout.nb_channels, src.codec_context.sample_rate, lead)
         if enc is not None:
             o = self.out.add_stream(enc.codec, rate=enc.rate)
             o.layout, o.format = enc.layout, enc.sample_fmt
