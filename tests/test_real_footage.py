@@ -396,6 +396,36 @@ def _two_tracks_with_subtitles(path: Path, cue: int = 0) -> Path:
     return path
 
 
+def test_a_window_starts_a_copied_video_track_at_a_keyframe(tmp_path):
+    # a window of the NASA clip copied its second H.264 track from the first packet after --start, mid-GOP:
+    # players showed nothing (or garbage) until its next keyframe
+    src = tmp_path / "two.mkv"
+    with av.open(str(src), "w") as c:
+        main_video = kinds._add_video(c, "libx264", (64, 48), 25, {"bf": "0", "g": "10"})
+        extra = kinds._add_video(c, "libx264", (32, 24), 25, {"bf": "0", "g": "10"})
+        for p in sorted([p for v, (w, h) in ((main_video, (64, 48)), (extra, (32, 24)))
+                         for p in kinds._encode(v, kinds._pictures(range(40), w, h, Fraction(1, 25)))],
+                        key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    with av.open(str(src)) as c:
+        keys = [float(p.pts * p.time_base) for p in c.demux(c.streams.video[1]) if p.size and p.is_keyframe]
+    key = next(t for t in keys if t >= 0.5)
+    assert key > 0.52  # x264 put one inside the window, after its first frame (0.52 s)
+    r = sharpen(src, tmp_path / "part.mkv", *FAST, "--start", "0.5", "--duration", "1", "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    with av.open(str(tmp_path / "part.mkv")) as c:
+        main_video, second = c.streams.video
+        packets = [p for p in c.demux(second) if p.size]
+        assert packets[0].is_keyframe
+        first = float(packets[0].pts * second.time_base) - float(main_video.start_time * main_video.time_base)
+        assert first == pytest.approx(key - 0.52, abs=0.002)  # where it was against the main video
+    with av.open(str(tmp_path / "part.mkv")) as c:
+        assert sum(1 for _ in c.decode(c.streams.video[1])) == len(packets)  # every copied packet decodes
+    after = next(t for t in keys if t > key)  # a window between two keyframes holds none of that track: said
+    r = sharpen(src, tmp_path / "gap.mkv", *LOUD, "--start", f"{key + 0.04:.2f}", "--duration", f"{after - key - 0.08:.2f}")
+    assert r.returncode == 0 and "video stream 1 (h264) has no keyframe inside" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("ext", [".mpg", ".avi", ".ts"])
 def test_streams_a_container_would_garble_are_dropped_by_name(tmp_path, ext):
     # the NASA clip into .mpg: exit 0 and a file no player opens (its second H.264 track went in MP4-style and

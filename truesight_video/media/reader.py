@@ -2,6 +2,7 @@
 frames as integer planes and, in file order, the packets of every other stream."""
 from __future__ import annotations
 
+import logging
 import os
 from collections import deque
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ import numpy as np
 from ..colour import ColourSpec, info_spec, sws_args
 from ..errors import ParameterError, TruesightError, first_line
 from .layout import FIELD_BB, FIELD_BT, FIELD_TB, FIELD_TT, Layout, OtherStream, VideoInfo
+
+log = logging.getLogger("truesight_video")
 
 # Planar formats handled natively (converted on the model's device); others go through swscale.
 NATIVE_FORMATS = {
@@ -227,6 +230,7 @@ class VideoReader:
             self._pts_span: tuple[int, int] | None = None  # of the video packets read
             self._reached = float("-inf")  # the latest time any stream's packets reached, in seconds
             self._past_end: float | None = None  # the time of the first frame past --duration's window
+            self._keyed: set[int] = set()  # copied video tracks of a window that have reached a keyframe
             self._last_pts: int | None = None
             self._video_done = False  # past --duration's end: later video packets are not decoded
             self._pending: deque = deque()
@@ -379,6 +383,10 @@ class VideoReader:
         except av.FFmpegError as e:
             where = f"after frame {self.decoded}" + (f" (t={last_time:.3f}s)" if last_time is not None else "")
             raise TruesightError(f"corrupt or truncated input {self.path}: decoding stopped {where}: {first_line(e)}") from None
+        for o in self.layout.others:
+            if self.start and o.kind == "video" and o.index not in self._keyed:
+                log.warning("video stream %d (%s) has no keyframe inside --start/--duration's window: it is empty "
+                            "in the output", o.index, o.label)
         self._check_complete(last_time)
 
     def raw_frames(self) -> Iterator[av.VideoFrame]:
@@ -437,6 +445,10 @@ class VideoReader:
         # before the start: dropped, except an encoder's priming packets (t < 0) of a run from the start
         if (t < self.start - 1e-6 and (self.start or t >= 0)) or (self.end is not None and t >= self.end - 1e-6):
             return None
+        if self.start and packet.stream.type == "video" and packet.stream.index not in self._keyed:
+            if not packet.is_keyframe:
+                return None  # a copied video track's GOP that began before the window decodes to nothing
+            self._keyed.add(packet.stream.index)
         off = self._offset(packet.stream)
         if off:
             if packet.pts is not None:
