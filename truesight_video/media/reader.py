@@ -385,8 +385,8 @@ class VideoReader:
             raise TruesightError(f"corrupt or truncated input {self.path}: decoding stopped {where}: {first_line(e)}") from None
         for o in self.layout.others:
             if self.start and o.kind == "video" and o.index not in self._keyed:
-                log.warning("video stream %d (%s) has no keyframe inside --start/--duration's window: it is empty "
-                            "in the output", o.index, o.label)
+                log.warning("video stream %d (%s) has no keyframe inside --start/--duration's window: none of its "
+                            "frames there can be decoded, so none are copied", o.index, o.label)
         self._check_complete(last_time)
 
     def raw_frames(self) -> Iterator[av.VideoFrame]:
