@@ -520,6 +520,17 @@ def test_a_timecode_the_container_cannot_store_is_named(tmp_path, ext, kept):
     assert (kinds.GOPRO_TIMECODE in tags) == kept
 
 
+@pytest.mark.parametrize("ext", [".mov", ".mkv"])
+def test_a_window_carries_its_own_first_frames_timecode(tmp_path, ext):
+    # a window from 1 s of a GoPro clip kept the clip's timecode, 30 frames early for every frame
+    src = kinds.gopro_like_mp4(tmp_path / "gopro.mp4", frames=45)
+    r = sharpen(src, tmp_path / f"part{ext}", *FAST, "--start", "1", "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    with av.open(str(tmp_path / f"part{ext}")) as c:
+        tags = {v for s in c.streams for k, v in s.metadata.items() if k.lower() == "timecode"}
+    assert tags == {"19:26:49:04"}  # the first frame at or after 1 s is frame 30 (29.97 fps, counted at 30)
+
+
 @pytest.mark.parametrize("ext,kept", [(".mkv", True), (".ogv", False)])
 def test_full_range_an_output_cannot_keep_is_named(tmp_path, ext, kept):
     # a GoPro's full-range picture into .ogv (VP8) came back tagged limited, 20 levels off, without a word;

@@ -6,7 +6,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import numpy as np
 
 from ..colour import ColourSpec, info_spec, sws_args
 from ..errors import ParameterError, TruesightError, first_line
+from . import timecode
 from .layout import FIELD_BB, FIELD_BT, FIELD_TB, FIELD_TT, Layout, OtherStream, VideoInfo
 
 log = logging.getLogger("truesight_video")
@@ -202,6 +203,22 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
         audio_streams=len(container.streams.audio), rgb=first.format.is_rgb)
 
 
+def _timecodes_moved(info: VideoInfo, others: tuple[OtherStream, ...], metadata: dict[str, str],
+                     frames: int) -> tuple[VideoInfo, tuple[OtherStream, ...], dict[str, str]]:
+    """The video's, the container's and a timecode track's timecodes `frames` frames later (those it cannot
+    read are left as they were)."""
+    if not frames or not info.rate:
+        return info, others, metadata
+
+    def moved(tags: dict[str, str]) -> dict[str, str]:
+        return {k: (timecode.shift(v, frames, float(info.rate)) or v) if k.lower() == "timecode" else v
+                for k, v in tags.items()}
+
+    others = tuple(replace(o, timecode=timecode.shift(o.timecode, frames, float(info.rate)) or o.timecode)
+                   if o.timecode else o for o in others)
+    return replace(info, metadata=moved(info.metadata)), others, moved(metadata)
+
+
 SLOW_TRACK = 2.0  # seconds
 
 
@@ -256,8 +273,14 @@ class VideoReader:
                 raise TruesightError(f"video stream of {self.path} has no size (codec {info.codec!r})")
             self.info = info
             self._spec = info_spec(info)
+            metadata = dict(self.container.metadata)
+            if start > 0:  # a window's timecode is its first frame's, not the clip's
+                late = self._time(first) - (float(self.stream.start_time * self.stream.time_base) - self.origin
+                                            if self.stream.start_time is not None else 0.0)
+                info, others, metadata = _timecodes_moved(info, others, metadata, round(late * float(info.rate or 0)))
+                self.info = info
             # a --start window's timestamps are moved to begin at its first frame (see _offset)
-            self.layout = Layout(video=info, others=others, metadata=dict(self.container.metadata),
+            self.layout = Layout(video=info, others=others, metadata=metadata,
                                  chapters=chapters, begins=0.0 if start else self.origin)
             self._step = self._frame_step(info)
         except BaseException:
