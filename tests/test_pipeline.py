@@ -453,3 +453,23 @@ def test_levels_outside_the_nominal_range_survive(tmp_path):
     assert np.array_equal(np.asarray(side[0]), np.concatenate([y, y], axis=1))
     sharp = Sharpener(UnsharpMask(amount=1.0), torch.device("cpu")).submit([(y, u, v)], spec).result()[0]
     assert np.asarray(sharp[0]).max() > 235 and np.asarray(sharp[0]).min() < 16
+
+
+def test_ffmpeg_failing_mid_run_is_one_line_naming_the_container(tmp_path, monkeypatch):
+    # a muxer's refusal mid-run (MXF's "patches welcome" after frame 128) read "failed while processing
+    # long.mp4: PatchWelcomeError: [Errno 1163346256] ...: '.long.77ebc928.part.mxf'", naming a file nobody made
+    from click.testing import CliRunner
+
+    from truesight_video.cli import main
+    from truesight_video.media import writer
+
+    def refuse(self, packet):
+        raise av.PatchWelcomeError(1163346256, "Not yet implemented in FFmpeg, patches welcome", ".x.1234.part.mkv")
+
+    monkeypatch.setattr(writer.VideoWriter, "_mux_other", refuse)
+    src = make_clip(tmp_path / "in.mkv", frames=3)
+    r = CliRunner().invoke(main, ["sharpen", str(src), "-o", str(tmp_path / "out.mkv"), "--device", "cpu", "-q",
+                                  "--model", "unsharp-placeholder"])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == "error: FFmpeg failed writing the matroska output: Not yet implemented in FFmpeg, patches welcome"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]

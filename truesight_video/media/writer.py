@@ -7,6 +7,8 @@ import io
 import logging
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -166,6 +168,16 @@ def plan_audio(format_name: str, channels: int, rate: int, lead: TrialVideo | No
     return None
 
 
+@contextmanager
+def _writing(format_name: str) -> Iterator[None]:
+    """FFmpeg's failures while encoding or muxing as one line naming the container (its own message names
+    the hidden temporary file, and read as an internal bug)."""
+    try:
+        yield
+    except av.FFmpegError as e:
+        raise TruesightError(f"FFmpeg failed writing the {format_name} output: {e.strerror or first_line(e)}") from None
+
+
 def _kept_tags(tags: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in tags.items() if k.lower() not in STALE_TAGS}
 
@@ -196,7 +208,9 @@ class VideoWriter:
     def __exit__(self, exc_type: object, *exc: object) -> None:
         try:
             if exc_type is None:
-                self.finish()
+                with _writing(self.format_name):
+                    self.finish()
+                    self.out.close()  # writes the trailer
         finally:
             self.out.close()
 
@@ -361,6 +375,10 @@ class VideoWriter:
     def write(self, planes: tuple[np.ndarray, ...], pts: int | None) -> None:
         """Encode one frame given as integer planes laid out as `self.planes` says, at pts in the
         input's time base."""
+        with _writing(self.format_name):
+            self._write(planes, pts)
+
+    def _write(self, planes: tuple[np.ndarray, ...], pts: int | None) -> None:
         same = YUVJ.get(self.pix_fmt, self.pix_fmt) == self.work_fmt  # a yuvj twin has the same planes
         frame = planes_frame(planes, self.pix_fmt if same else self.work_fmt)
         if not same:  # with the matrix and range the planes are in (swscale would assume BT.601 limited)
@@ -399,7 +417,8 @@ class VideoWriter:
         if self._moved is None:
             self._waiting.append(packet)
         else:
-            self._mux_other(packet)
+            with _writing(self.format_name):
+                self._mux_other(packet)
 
     def _release(self, moved: Fraction) -> None:
         """Set how far the other streams move and mux the packets that waited for it."""
