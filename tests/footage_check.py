@@ -80,7 +80,10 @@ class _Video:
 
 def _tag(cc: av.CodecContext | None) -> str | None:
     """A codec context's fourcc, None when absent or zero (Matroska, MPEG-TS stream types vary)."""
-    tag = cc.codec_tag if cc is not None else None
+    try:
+        tag = cc.codec_tag if cc is not None else None
+    except UnicodeDecodeError:  # AVI's AAC is the WAVE format 0x00FF, not four letters
+        return None
     return tag if tag and tag.strip("\x00") else None
 
 
