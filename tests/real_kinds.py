@@ -353,6 +353,7 @@ def late_track_mkv(path: Path, frames: int = 75, late_at: float = 1.0, *, size: 
         vs = _add_video(c, "ffv1", size, rate, {})
         a = c.add_stream("pcm_s16le", rate=48000, layout="mono")
         srt = Path(path).with_suffix(".srt")
+
         def stamp(ms: int) -> str:
             return f"00:00:{ms // 1000:02d},{ms % 1000:03d}"
 

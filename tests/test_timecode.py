@@ -15,11 +15,16 @@ from truesight_video.media.timecode import shift
     ("00:00:00;00", 17982, 30000 / 1001, "00:10:00;00"),  # ten minutes of 29.97 fps
     ("00:00:59;59", 1, 60000 / 1001, "00:01:00;04"),  # 59.94 drops four
     ("00:01:00;02", -1, 30000 / 1001, "00:00:59;29"),
+    ("00:00:59.29", 1, 30000 / 1001, "00:01:00.02"),  # FFmpeg reads any separator but ':' as drop-frame
 ])
 def test_shift(tc, frames, rate, want):
     assert shift(tc, frames, rate) == want
 
 
-@pytest.mark.parametrize("tc,rate", [("not a timecode", 25.0), ("00:00:00:30", 30.0), ("00:00:00;00", 25.0)])
+@pytest.mark.parametrize("tc,rate", [
+    ("not a timecode", 25.0), ("00:00:00:30", 30.0),
+    ("00:00:00;00", 25.0),  # 25 fps has no drop-frame count
+    ("00:01:00;00", 30000 / 1001),  # a label drop-frame skips
+])
 def test_what_it_cannot_read_is_none(tc, rate):
-    assert shift(tc, 5, rate) is None  # 25 fps has no drop-frame count
+    assert shift(tc, 5, rate) is None

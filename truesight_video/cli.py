@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import click
 
@@ -60,6 +60,12 @@ def _interrupt_in(e: BaseException) -> KeyboardInterrupt | None:
     return None
 
 
+def _exit_interrupted(e: KeyboardInterrupt) -> NoReturn:
+    terminated = isinstance(e, Terminated)
+    click.echo(f"{'terminated' if terminated else 'interrupted'}: no output was left behind", err=True)
+    sys.exit(143 if terminated else 130)
+
+
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Map library errors to a one-line message and a non-zero exit, never a traceback."""
 
@@ -75,20 +81,14 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         except TruesightError as e:
             click.echo(f"error: {error_text(e)}", err=True)
             sys.exit(1)
-        except Terminated:
-            click.echo("terminated: no output was left behind", err=True)
-            sys.exit(143)
-        except KeyboardInterrupt:
-            click.echo("interrupted: no output was left behind", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as e:
+            _exit_interrupted(e)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as e:  # an internal bug: still one line, traceback on request
             interrupt = _interrupt_in(e)
             if interrupt is not None:
-                terminated = isinstance(interrupt, Terminated)
-                click.echo(f"{'terminated' if terminated else 'interrupted'}: no output was left behind", err=True)
-                sys.exit(143 if terminated else 130)
+                _exit_interrupted(interrupt)
             if os.environ.get("TRUESIGHT_DEBUG"):
                 raise
             click.echo(f"error: {type(e).__name__}: {first_line(e)} (set TRUESIGHT_DEBUG=1 for a traceback)", err=True)

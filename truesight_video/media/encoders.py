@@ -268,6 +268,11 @@ class TrialVideo:
     width: int
     height: int
 
+    @property
+    def family(self) -> str:
+        """The codec its stream reads back as (h264 for libx264)."""
+        return av.codec.Codec(self.enc.codec, "w").canonical_name
+
     def add(self, out: av.container.OutputContainer) -> av.VideoStream:
         """Add the video stream to a trial container (before it is started)."""
         vs = out.add_stream(self.enc.codec, rate=self.info.rate or 25)
@@ -338,13 +343,11 @@ def _plan_for(codec: str, info: VideoInfo, settings: EncodeSettings, format_name
     """The first working encoding with this encoder (over time bases and tags), or why none works."""
     pix_fmt, notes = pick_pix_fmt(codec, info, settings, width, height)
     options, quantizer = _options(codec, info, settings)
-    if format_name in MXF:
+    if format_name in MXF and codec == "libx264":
         # found only mid-run: x264's 250-frame GOP failed a 16 s clip into .mxf at frame 129 (a one-frame
-        # trial cannot see it); and FFmpeg's MXF keeps no reordering for H.264/HEVC, so their B-frames came
-        # back with decode-order times (0, 2, 1, 3, ...)
-        options = {**options, "g": str(MXF_MAX_GOP)}
-        if codec in ("libx264", "libx265"):
-            options["bf"] = "0"
+        # trial cannot see it); and FFmpeg's MXF keeps no reordering for H.264, so its B-frames came back
+        # with decode-order times (0, 2, 1, 3, ...)
+        options = {**options, "g": str(MXF_MAX_GOP), "bf": "0"}
     base = VideoEncoding(codec=codec, pix_fmt=pix_fmt, time_base=Fraction(info.time_base), options=options,
                          quantizer=quantizer, interlaced=info.interlaced, threads=settings.threads, notes=notes)
     why = ""

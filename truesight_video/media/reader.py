@@ -6,7 +6,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -129,11 +129,11 @@ def codec_name(s: av.stream.Stream) -> str:
 
 def _other(s: av.stream.Stream, chapters: bool) -> OtherStream:
     cover = bool(s.disposition & av.stream.Disposition.attached_pic)
-    timecode = s.metadata.get("timecode") if s.type == "data" else None
+    tc = s.metadata.get("timecode") if s.type == "data" else None
     # QuickTime keeps chapter titles in a text track, which FFmpeg reads into the chapters and then hides
     chapter_track = chapters and s.type == "data" and s.discard == av.stream.Discard.all and not codec_name(s)
     kind = "cover" if cover else "chapters" if chapter_track else s.type
-    return OtherStream(index=s.index, kind=kind, codec=codec_name(s), label=_label(s), stream=s, timecode=timecode)
+    return OtherStream(index=s.index, kind=kind, codec=codec_name(s), label=_label(s), stream=s, timecode=tc)
 
 
 def _stated_length(container: av.container.InputContainer, vs: av.VideoStream, origin: float) -> float | None:
@@ -203,22 +203,6 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
         audio_streams=len(container.streams.audio), rgb=first.format.is_rgb)
 
 
-def _timecodes_moved(info: VideoInfo, others: tuple[OtherStream, ...], metadata: dict[str, str],
-                     frames: int) -> tuple[VideoInfo, tuple[OtherStream, ...], dict[str, str]]:
-    """The video's, the container's and a timecode track's timecodes `frames` frames later (those it cannot
-    read are left as they were)."""
-    if not frames or not info.rate:
-        return info, others, metadata
-
-    def moved(tags: dict[str, str]) -> dict[str, str]:
-        return {k: (timecode.shift(v, frames, float(info.rate)) or v) if k.lower() == "timecode" else v
-                for k, v in tags.items()}
-
-    others = tuple(replace(o, timecode=timecode.shift(o.timecode, frames, float(info.rate)) or o.timecode)
-                   if o.timecode else o for o in others)
-    return replace(info, metadata=moved(info.metadata)), others, moved(metadata)
-
-
 SLOW_TRACK = 2.0  # seconds
 
 
@@ -275,9 +259,10 @@ class VideoReader:
             self._spec = info_spec(info)
             metadata = dict(self.container.metadata)
             if start > 0:  # a window's timecode is its first frame's, not the clip's
-                late = self._time(first) - (float(self.stream.start_time * self.stream.time_base) - self.origin
-                                            if self.stream.start_time is not None else 0.0)
-                info, others, metadata = _timecodes_moved(info, others, metadata, round(late * float(info.rate or 0)))
+                st = self.stream.start_time
+                late = (self._time(first) if st is None or first.pts is None
+                        else float((first.pts - st) * self.stream.time_base))
+                info, others, metadata = timecode.moved(info, others, metadata, round(late * float(info.rate or 0)))
                 self.info = info
             # a --start window's timestamps are moved to begin at its first frame (see _offset)
             self.layout = Layout(video=info, others=others, metadata=metadata,

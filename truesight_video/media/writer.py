@@ -77,7 +77,9 @@ def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet
     buf.seek(0)
     try:
         with av.open(buf, "r") as back:
-            return any(b.type == stream.type and codec_name(b) == codec_name(stream) for b in back.streams)
+            # the copy, not the lead: an H.264 track beside an H.264 lead would pass on the lead's account
+            found = [b for b in back.streams if b.type == stream.type and codec_name(b) == codec_name(stream)]
+            return len(found) > (lead is not None and stream.type == "video" and codec_name(stream) == lead.family)
     except (av.FFmpegError, ValueError):
         return False
 
@@ -110,8 +112,6 @@ def _first_packets(path: str, indices: list[int], each: int = 2, within: float =
 
 # tried in order for audio a container cannot take as it is: the usual codec of the web and of the rest,
 # then what MPEG program streams (mp2, ac3), Ogg (opus) and AVI (mp3) hold
-# containers whose header needs a video stream before any other (trials of other streams add the output's)
-VIDEO_FIRST = MXF
 AUDIO_ENCODERS = ("aac", "libopus", "mp2", "ac3", "libmp3lame", "pcm_s16le")
 NAMED_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}
 
@@ -349,7 +349,8 @@ class VideoWriter:
                 log.warning("timecode %s (%s) cannot be stored in %s; dropped", s.timecode, s.label, fmt)
             return
         src = s.stream
-        lead = TrialVideo(self.encoding, self.info, self.width, self.height) if fmt in VIDEO_FIRST else None
+        # MXF's header needs the video before any other stream
+        lead = TrialVideo(self.encoding, self.info, self.width, self.height) if fmt in MXF else None
         if can_copy(fmt, src, samples.get(s.index, []), lead):
             o = self.out.add_stream_from_template(src)
             o.metadata.update(_kept_tags(src.metadata))
@@ -365,8 +366,10 @@ class VideoWriter:
             o.metadata.update(_kept_tags(src.metadata))
             o.disposition = self._disposition(s)
             self.transcode[s.index] = (src, o)
-            log.warning("audio stream %d (%s, %s) cannot be copied into %s; transcoding to %s",
-                        s.index, s.label, s.codec or "?", fmt, enc.codec)
+            rate = src.codec_context.sample_rate
+            log.warning("audio stream %d (%s, %s) cannot be copied into %s; transcoding to %s%s",
+                        s.index, s.label, s.codec or "?", fmt, enc.codec,
+                        f" at {enc.rate} Hz (from {rate})" if rate and enc.rate != rate else "")
             return
         what = "cover art" if s.kind == "cover" else f"{s.kind} stream {s.index}"
         log.warning("%s (%s%s) cannot be stored in %s; dropped", what, s.label,
