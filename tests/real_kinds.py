@@ -371,6 +371,38 @@ def late_track_mkv(path: Path, frames: int = 75, late_at: float = 1.0, *, size: 
     return Path(path)
 
 
+ASS_HEADER = ("[Script Info]\nScriptType: v4.00+\n\n[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, "
+              "SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, "
+              "Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
+              "Style: Default,Arial,16,&Hffffff,&Hffffff,&H0,&H0,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,1\n\n"
+              "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n")
+CUES = ((0, 200, "<i>hello</i>", "{\\i1}hello{\\i0}"), (200, 100, "big\nworld", "big\\Nworld"))
+
+
+def text_subtitles(path: Path, codec: str, frames: int = 10, *, size: tuple[int, int] = (64, 48)) -> Path:
+    """H.264 + a text subtitle track of `codec` (subrip or ass in Matroska, mov_text in MP4) holding CUES, in
+    English: what film rips (SRT, ASS) and phones and editors (mov_text) carry."""
+    w, h = size
+    with av.open(str(path), "w") as c:
+        vs = _add_video(c, "libx264", size, 25, {"preset": "ultrafast", "bf": "0"})
+        sub = c.add_stream(codec)
+        sub.codec_context.subtitle_header = ASS_HEADER.encode()
+        sub.metadata["language"] = "eng"
+        packets = _encode(vs, _pictures(range(frames), w, h, Fraction(1, 25)))
+        for k, (ms, dur, srt, ass) in enumerate(CUES):
+            if codec == "mov_text":
+                data = struct.pack(">H", len(srt.encode())) + srt.encode()
+            else:
+                data = (f"{k},0,Default,,0,0,0,,{ass}" if codec == "ass" else srt).encode()
+            p = av.Packet(data)
+            p.stream, p.time_base = sub, Fraction(1, 1000)
+            p.pts, p.dts, p.duration = ms, ms, dur
+            packets.append(p)
+        for p in sorted(packets, key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    return Path(path)
+
+
 def ts_with_b_frames(path: Path, frames: int = 75, gop: int = 50, *, size: tuple[int, int] = (64, 48)) -> Path:
     """H.264 with B-frames + AAC in MPEG-TS, a keyframe every `gop` frames, as camcorders (.mts) and OBS
     write it: the TS demuxer gives the first video packet a DTS before its PTS, which seeking by bytes misses."""

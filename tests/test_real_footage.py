@@ -426,6 +426,43 @@ def test_a_window_starts_a_copied_video_track_at_a_keyframe(tmp_path):
     assert r.returncode == 0 and "video stream 1 (h264) has no keyframe inside" in r.stderr, r.stderr
 
 
+def _cues(path: Path) -> tuple[str, list[tuple[int, str]]]:
+    """A file's first subtitle track: its codec and its cues as (ms after the first video frame, words)."""
+    with av.open(str(path)) as c:
+        sub = next(s for s in c.streams if s.type == "subtitle")
+        index, codec = sub.index, sub.codec_context.codec.canonical_name
+        first = next(c.decode(video=0))
+        origin = float(first.pts * first.time_base)
+    with av.open(str(path)) as c:
+        cues = []
+        for p in c.demux(c.streams[index]):
+            data = bytes(p)
+            text = data[2 : 2 + int.from_bytes(data[:2], "big")] if codec == "mov_text" else data
+            if text:
+                cues.append((round((float(p.pts * p.time_base) - origin) * 1000), text.decode()))
+        return codec, cues
+
+
+@pytest.mark.parametrize("codec,ext,target,words", [
+    ("subrip", ".mp4", "mov_text", ["hello", "big\nworld"]),  # mov_text would show SRT's <i> as it is written
+    ("subrip", ".mov", "mov_text", ["hello", "big\nworld"]),
+    ("subrip", ".webm", "webvtt", ["<i>hello</i>", "big\nworld"]),
+    ("ass", ".mp4", "mov_text", ["hello", "big\nworld"]),
+    ("mov_text", ".mkv", "subrip", ["<i>hello</i>", "big\nworld"]),
+    ("mov_text", ".webm", "webvtt", ["<i>hello</i>", "big\nworld"]),
+])
+def test_text_subtitles_move_into_the_text_codec_of_another_container(tmp_path, codec, ext, target, words):
+    # a film's SRT or ASS into .mp4, a phone's or the NASA clip's mov_text into .mkv or .webm: "cannot be stored;
+    # dropped", though each container holds text subtitles of its own kind
+    src = kinds.text_subtitles(tmp_path / f"in{'.mp4' if codec == 'mov_text' else '.mkv'}", codec)
+    r = sharpen(src, tmp_path / f"out{ext}", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert f"converting its text to {target}" in r.stderr, r.stderr
+    assert _cues(tmp_path / f"out{ext}") == (target, list(zip((0, 200), words)))
+    with av.open(str(tmp_path / f"out{ext}")) as c:
+        assert [s.metadata.get("language") for s in c.streams if s.type == "subtitle"] == ["eng"]
+
+
 @pytest.mark.parametrize("ext", [".mpg", ".avi", ".ts"])
 def test_streams_a_container_would_garble_are_dropped_by_name(tmp_path, ext):
     # the NASA clip into .mpg: exit 0 and a file no player opens (its second H.264 track went in MP4-style and
@@ -785,6 +822,17 @@ def test_a_window_of_a_real_gopro_keeps_its_telemetry(shared_dir, tmp_path):
     assert r.returncode == 0, r.stderr
     problems = check_whole(src, tmp_path / "part.mp4", strength_zero=True, start=0.5, duration=1.0)
     assert [p for p in problems if "GoPro MET" in p] == []
+
+
+def test_a_real_clips_mov_text_subtitles_become_srt_in_matroska(shared_dir, tmp_path):
+    # the NASA clip's two English mov_text tracks were dropped from .mkv and .webm without their words
+    src = shared_dir / "realmedia" / "nasa_2video_2aac_2movtext.mp4"
+    r = sharpen(src, tmp_path / "out.mkv", *FAST, "--strength", "0", "--duration", "10")
+    assert r.returncode == 0, r.stderr
+    codec_in, cues_in = _cues(src)
+    codec_out, cues_out = _cues(tmp_path / "out.mkv")
+    assert (codec_in, codec_out) == ("mov_text", "subrip")
+    assert len(cues_out) >= 2 and cues_out == [(t, w) for t, w in cues_in if t < 10_000]
 
 
 def test_real_clip_with_the_default_model_and_no_options(shared_dir, tmp_path):

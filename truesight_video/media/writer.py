@@ -22,6 +22,7 @@ from ..options import EncodeSettings
 from .encoders import MXF, TrialVideo, codes_fields, configure, lost_in_container, output_tags, plan_video, reads_back
 from .layout import Layout, OtherStream
 from .reader import YUVJ, codec_name, planes_frame, work_format
+from .subtitles import add_text_stream, packet_for, plan_text, text_of
 
 log = logging.getLogger("truesight_video")
 
@@ -267,6 +268,7 @@ class VideoWriter:
         if dropped:
             log.warning("container tags %s cannot be stored in %s; dropped", ", ".join(sorted(dropped)), fmt)
         self.copy: dict[int, av.stream.Stream] = {}
+        self.texts: dict[int, tuple[str, str]] = {}  # subtitles whose words are carried: (from codec, to codec)
         self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
         self._audio_next: dict[int, int] = {}  # each transcoded stream's next sample number
         self._last_pts: int | None = None  # the last video pts, where the encoder's time base is not the input's
@@ -357,6 +359,16 @@ class VideoWriter:
             o.disposition = self._disposition(s)
             self.copy[s.index] = o
             return
+        text = plan_text(fmt, s.codec, lead) if s.kind == "subtitle" else None
+        if text is not None:
+            o = add_text_stream(self.out, text)
+            o.metadata.update(_kept_tags(src.metadata))
+            o.disposition = self._disposition(s)
+            self.copy[s.index] = o
+            self.texts[s.index] = (s.codec, text)
+            log.warning("subtitle stream %d (%s%s) cannot be copied into %s; converting its text to %s (styling "
+                        "is not kept)", s.index, s.label, f", {s.codec}" if s.codec != s.label else "", fmt, text)
+            return
         enc = None
         if s.kind == "audio":
             enc = plan_audio(fmt, src.codec_context.layout.nb_channels, src.codec_context.sample_rate, lead)
@@ -432,6 +444,12 @@ class VideoWriter:
 
     def _mux_other(self, packet: av.Packet) -> None:
         idx = packet.stream.index
+        if idx in self.texts:
+            source, target = self.texts[idx]
+            words = text_of(source, bytes(packet))
+            if not words:
+                return  # mov_text's filler between cues: the output's muxer writes its own where it needs them
+            packet = packet_for(target, words, packet)
         if idx in self.copy:
             if packet.is_discard and self.format_name not in MOV_FAMILY:
                 # audio an MP4 edit list hides (it started before the video) would be heard in a container
