@@ -376,7 +376,7 @@ ASS_HEADER = ("[Script Info]\nScriptType: v4.00+\n\n[V4+ Styles]\nFormat: Name, 
               "Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
               "Style: Default,Arial,16,&Hffffff,&Hffffff,&H0,&H0,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,1\n\n"
               "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n")
-CUES = ((0, 200, "<i>hello</i>", "{\\i1}hello{\\i0}"), (200, 100, "big\nworld", "big\\Nworld"))
+CUES = ((0, 200, "<i>hello</i>", "{\\i1}hello{\\i0}"), (200, 100, "{\\an8}big\nworld", "big\\Nworld"))
 
 
 def text_subtitles(path: Path, codec: str, frames: int = 10, *, size: tuple[int, int] = (64, 48)) -> Path:

@@ -448,7 +448,7 @@ def _cues(path: Path) -> tuple[str, list[tuple[int, str]]]:
     ("subrip", ".mov", "mov_text", ["hello", "big\nworld"]),
     ("subrip", ".webm", "webvtt", ["<i>hello</i>", "big\nworld"]),
     ("ass", ".mp4", "mov_text", ["hello", "big\nworld"]),
-    ("mov_text", ".mkv", "subrip", ["<i>hello</i>", "big\nworld"]),
+    ("mov_text", ".mkv", "subrip", ["<i>hello</i>", "{\\an8}big\nworld"]),  # SRT players read {\an8}
     ("mov_text", ".webm", "webvtt", ["<i>hello</i>", "big\nworld"]),
 ])
 def test_text_subtitles_move_into_the_text_codec_of_another_container(tmp_path, codec, ext, target, words):

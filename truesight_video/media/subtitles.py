@@ -44,8 +44,10 @@ def text_of(codec: str, data: bytes) -> str:
 
 def packet_for(codec: str, text: str, like: av.Packet) -> av.Packet:
     """A packet of the target text codec holding these words, at the times of the packet it replaces."""
+    if codec != "subrip":  # they show ASS overrides (the {\an8} some SRT files carry) as written
+        text = _ASS_OVERRIDE.sub("", text)
     if codec == "mov_text":
-        body = _TAG.sub("", text).encode("utf-8")[:65535]  # mov_text shows tags as they are written
+        body = _TAG.sub("", text).encode("utf-8")[:65535]  # and mov_text SRT's <i>
         data = struct.pack(">H", len(body)) + body
     else:
         data = text.encode("utf-8")
