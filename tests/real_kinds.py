@@ -379,9 +379,11 @@ ASS_HEADER = ("[Script Info]\nScriptType: v4.00+\n\n[V4+ Styles]\nFormat: Name, 
 CUES = ((0, 200, "<i>hello</i>", "{\\i1}hello{\\i0}"), (200, 100, "{\\an8}big\nworld", "big\\Nworld"))
 
 
-def text_subtitles(path: Path, codec: str, frames: int = 10, *, size: tuple[int, int] = (64, 48)) -> Path:
-    """H.264 + a text subtitle track of `codec` (subrip or ass in Matroska, mov_text in MP4) holding CUES, in
-    English: what film rips (SRT, ASS) and phones and editors (mov_text) carry."""
+def text_subtitles(path: Path, codec: str, frames: int = 10, cues: tuple = CUES, *,
+                   size: tuple[int, int] = (64, 48)) -> Path:
+    """H.264 + a text subtitle track of `codec` (subrip or ass in Matroska, mov_text in MP4) holding `cues`
+    ((ms, duration or None, SRT text, ASS text), ...), in English: what film rips (SRT, ASS) and phones and
+    editors (mov_text) carry."""
     w, h = size
     with av.open(str(path), "w") as c:
         vs = _add_video(c, "libx264", size, 25, {"preset": "ultrafast", "bf": "0"})
@@ -389,14 +391,16 @@ def text_subtitles(path: Path, codec: str, frames: int = 10, *, size: tuple[int,
         sub.codec_context.subtitle_header = ASS_HEADER.encode()
         sub.metadata["language"] = "eng"
         packets = _encode(vs, _pictures(range(frames), w, h, Fraction(1, 25)))
-        for k, (ms, dur, srt, ass) in enumerate(CUES):
+        for k, (ms, dur, srt, ass) in enumerate(cues):
             if codec == "mov_text":
                 data = struct.pack(">H", len(srt.encode())) + srt.encode()
             else:
                 data = (f"{k},0,Default,,0,0,0,,{ass}" if codec == "ass" else srt).encode()
             p = av.Packet(data)
             p.stream, p.time_base = sub, Fraction(1, 1000)
-            p.pts, p.dts, p.duration = ms, ms, dur
+            p.pts, p.dts = ms, ms
+            if dur is not None:  # else Matroska writes no BlockDuration: the cue lasts until the next
+                p.duration = dur
             packets.append(p)
         for p in sorted(packets, key=lambda q: float(q.dts * q.time_base)):
             c.mux(p)

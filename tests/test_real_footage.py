@@ -426,8 +426,9 @@ def test_a_window_starts_a_copied_video_track_at_a_keyframe(tmp_path):
     assert r.returncode == 0 and "video stream 1 (h264) has no keyframe inside" in r.stderr, r.stderr
 
 
-def _cues(path: Path) -> tuple[str, list[tuple[int, str]]]:
-    """A file's first subtitle track: its codec and its cues as (ms after the first video frame, words)."""
+def _cues(path: Path, durations: bool = False) -> tuple[str, list[tuple]]:
+    """A file's first subtitle track: its codec and its cues as (ms after the first video frame, words), or
+    (ms, duration in ms, words)."""
     with av.open(str(path)) as c:
         sub = next(s for s in c.streams if s.type == "subtitle")
         index, codec = sub.index, sub.codec_context.codec.canonical_name
@@ -439,7 +440,9 @@ def _cues(path: Path) -> tuple[str, list[tuple[int, str]]]:
             data = bytes(p)
             text = data[2 : 2 + int.from_bytes(data[:2], "big")] if codec == "mov_text" else data
             if text:
-                cues.append((round((float(p.pts * p.time_base) - origin) * 1000), text.decode()))
+                at = round((float(p.pts * p.time_base) - origin) * 1000)
+                cues.append((at, round(float(p.duration * p.time_base) * 1000), text.decode()) if durations
+                            else (at, text.decode()))
         return codec, cues
 
 
@@ -822,6 +825,26 @@ def test_a_window_of_a_real_gopro_keeps_its_telemetry(shared_dir, tmp_path):
     assert r.returncode == 0, r.stderr
     problems = check_whole(src, tmp_path / "part.mp4", strength_zero=True, start=0.5, duration=1.0)
     assert [p for p in problems if "GoPro MET" in p] == []
+
+
+def test_converted_cues_without_a_duration_last_until_the_next(tmp_path):
+    # Matroska SRT blocks with no BlockDuration became 0 ms cues in MP4, never shown, and the last one was lost
+    cues = ((0, None, "one", ""), (400, None, "two", ""), (1200, None, "three", ""))
+    src = kinds.text_subtitles(tmp_path / "in.mkv", "subrip", frames=50, cues=cues)
+    r = sharpen(src, tmp_path / "out.mp4", *FAST, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert _cues(tmp_path / "out.mp4", durations=True)[1] == [(0, 400, "one"), (400, 800, "two"), (1200, 3000, "three")]
+
+
+def test_overlapping_cues_share_mov_text_samples(tmp_path):
+    # a sign and a line of dialogue at once: MP4 cuts each mov_text sample at the next one's start, and the
+    # sign was never shown
+    cues = ((0, 1000, "", "SIGN"), (0, 300, "", "dialogue"), (300, 500, "", "more"))
+    src = kinds.text_subtitles(tmp_path / "in.mkv", "ass", frames=30, cues=cues)
+    r = sharpen(src, tmp_path / "out.mp4", *FAST, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert _cues(tmp_path / "out.mp4", durations=True)[1] == [
+        (0, 300, "SIGN\ndialogue"), (300, 500, "SIGN\nmore"), (800, 200, "SIGN")]
 
 
 def test_a_real_clips_mov_text_subtitles_become_srt_in_matroska(shared_dir, tmp_path):

@@ -3,6 +3,7 @@ MP4/MOV (mov_text), mov_text into Matroska (SRT) or WebM (WebVTT). Only the word
 styling (ASS overrides, mov_text style boxes, SRT's <i> tags where the target cannot show them) is dropped."""
 from __future__ import annotations
 
+import html
 import io
 import re
 import struct
@@ -23,8 +24,13 @@ ASS_HEADER = (
     "MarginR, MarginV, Encoding\r\n"
     "Style: Default,Arial,16,&Hffffff,&Hffffff,&H0,&H0,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,1\r\n\r\n"
     "[Events]\r\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\r\n").encode()
+_ASS_DRAWING = re.compile(r"\{[^}]*\\p[1-9][^}]*\}.*?(?:\{[^}]*\\p0[^}]*\}|$)", re.S)  # vector shapes, not words
 _ASS_OVERRIDE = re.compile(r"\{[^}]*\}")
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+_NOT_IBU = re.compile(r"<(?!/?[ibu]>)[^>]*>")  # WebVTT's voice, class and karaoke-timestamp tags
+_TAG_NOT_IBU = re.compile(r"</?(?![ibu]>)[a-zA-Z][^>]*>")  # SRT's <font ...>, not a bare '<'
+OPEN_CUE_MAX = 5.0  # seconds a cue without a duration lasts at most (until the next cue)
+LAST_CUE = 3.0  # seconds the last such cue lasts
 
 
 def text_of(codec: str, data: bytes) -> str:
@@ -34,25 +40,90 @@ def text_of(codec: str, data: bytes) -> str:
             return ""
         n = struct.unpack(">H", data[:2])[0]
         raw = data[2 : 2 + n]
-        return raw.decode("utf-16") if raw[:2] in (b"\xfe\xff", b"\xff\xfe") else raw.decode("utf-8", "replace")
+        utf16 = raw[:2] in (b"\xfe\xff", b"\xff\xfe")
+        return raw.decode("utf-16" if utf16 else "utf-8", "replace")
     text = data.decode("utf-8", "replace")
     if codec in ("ass", "ssa"):  # Matroska's ASS packet: ReadOrder, Layer, Style, Name, margins x3, Effect, Text
-        text = text.split(",", 8)[-1]
+        text = _ASS_DRAWING.sub("", text.split(",", 8)[-1])
         text = _ASS_OVERRIDE.sub("", text).replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
+    elif codec == "webvtt":
+        text = html.unescape(_NOT_IBU.sub("", text))
     return text
 
 
-def packet_for(codec: str, text: str, like: av.Packet) -> av.Packet:
-    """A packet of the target text codec holding these words, at the times of the packet it replaces."""
+def payload(codec: str, text: str) -> bytes:
+    """These words as a packet of the target text codec holds them."""
     if codec != "subrip":  # they show ASS overrides (the {\an8} some SRT files carry) as written
         text = _ASS_OVERRIDE.sub("", text)
-    if codec == "mov_text":
-        body = _TAG.sub("", text).encode("utf-8")[:65535]  # and mov_text SRT's <i>
-        data = struct.pack(">H", len(body)) + body
-    else:
-        data = text.encode("utf-8")
-    p = av.Packet(data)
-    p.pts, p.dts, p.duration, p.time_base = like.pts, like.dts, like.duration, like.time_base
+    if codec == "mov_text":  # which shows SRT's <i> as written, and counts its length in 16 bits
+        body = _TAG.sub("", text).encode("utf-8")[:65535].decode("utf-8", "ignore").encode("utf-8")
+        return struct.pack(">H", len(body)) + body
+    if codec == "webvtt":  # where a bare '<' or '&' starts markup and hides what follows
+        text = html.escape(_TAG_NOT_IBU.sub("", text), quote=False)
+        text = re.sub(r"&lt;(/?[ibu])&gt;", r"<\1>", text)
+    return text.encode("utf-8")
+
+
+class Cues:
+    """One converted stream's cues, in its time base: those without a duration last until the next (at most
+    OPEN_CUE_MAX); for a target that shows one sample at a time (mov_text: MP4 cuts each at the next one's
+    start, so a sign and a line of dialogue at once lost the sign) overlapping cues become one sample per
+    interval with their words joined."""
+
+    def __init__(self, time_base: Fraction, merge: bool) -> None:
+        self.tb, self.merge = time_base, merge
+        self.pending: list[list] = []  # [start, end or None, text] in arrival (start) order
+        self.until: int | None = None  # merged samples are out up to here
+
+    def push(self, start: int, duration: int | None, text: str) -> list[tuple[int, int, str]]:
+        """Take a cue; give back the samples now final, as (start, duration, text)."""
+        self._close_open(start)
+        out = self._emit(start) if self.merge else []
+        self.pending.append([start, start + duration if duration else None, text])
+        # a cue that keeps its own time goes out at once: held back, Matroska would get it after later clusters
+        return out if self.merge else self._emit(start)
+
+    def flush(self) -> list[tuple[int, int, str]]:
+        """Give back every sample left (the last open cue lasts LAST_CUE)."""
+        for cue in self.pending:
+            if cue[1] is None:
+                cue[1] = cue[0] + max(1, round(LAST_CUE / self.tb))
+        end = max((c[1] for c in self.pending), default=None)
+        return [] if end is None else self._emit(end)
+
+    def _close_open(self, start: int) -> None:
+        cap = max(1, round(OPEN_CUE_MAX / self.tb))
+        for cue in self.pending:
+            if cue[1] is None and start > cue[0]:
+                cue[1] = min(start, cue[0] + cap)
+
+    def _emit(self, upto: int) -> list[tuple[int, int, str]]:
+        if not self.merge:
+            out = []
+            while self.pending and self.pending[0][1] is not None:
+                s, e, t = self.pending.pop(0)
+                if t:  # an empty cue (mov_text's filler) only ends the one before it
+                    out.append((s, e - s, t))
+            return out
+        if self.until is None:
+            self.until = min((c[0] for c in self.pending), default=upto)
+        edges = sorted({self.until, upto} | {x for c in self.pending for x in c[:2]
+                                              if x is not None and self.until < x < upto})
+        out = []
+        for a, b in zip(edges, edges[1:]):
+            words = [c[2] for c in self.pending if c[0] <= a and (c[1] is None or c[1] > a) and c[2]]
+            if words:
+                out.append((a, b - a, "\n".join(words)))
+        self.until = upto
+        self.pending = [c for c in self.pending if c[1] is None or c[1] > upto]
+        return out
+
+
+def packet_of(codec: str, sample: tuple[int, int, str], time_base: Fraction) -> av.Packet:
+    """A packet of the target text codec for one sample (start, duration, text) in this time base."""
+    start, duration, text = sample
+    p = av.Packet(payload(codec, text))
+    p.pts, p.dts, p.duration, p.time_base = start, start, duration, time_base
     return p
 
 
@@ -77,9 +148,7 @@ def plan_text(format_name: str, codec: str, lead: object | None = None) -> str |
                 out.start_encoding()
                 for p in lead.packets(vs) if lead else []:
                     out.mux(p)
-                like = av.Packet(b"")
-                like.pts, like.dts, like.duration, like.time_base = 0, 0, 1000, Fraction(1, 1000)
-                p = packet_for(target, "trial", like)
+                p = packet_of(target, (0, 1000, "trial"), Fraction(1, 1000))
                 p.stream = s
                 out.mux(p)
             buf.seek(0)

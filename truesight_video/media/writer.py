@@ -22,7 +22,7 @@ from ..options import EncodeSettings
 from .encoders import MXF, TrialVideo, codes_fields, configure, lost_in_container, output_tags, plan_video, reads_back
 from .layout import Layout, OtherStream
 from .reader import YUVJ, codec_name, planes_frame, work_format
-from .subtitles import add_text_stream, packet_for, plan_text, text_of
+from .subtitles import Cues, add_text_stream, packet_of, plan_text, text_of
 
 log = logging.getLogger("truesight_video")
 
@@ -268,7 +268,7 @@ class VideoWriter:
         if dropped:
             log.warning("container tags %s cannot be stored in %s; dropped", ", ".join(sorted(dropped)), fmt)
         self.copy: dict[int, av.stream.Stream] = {}
-        self.texts: dict[int, tuple[str, str]] = {}  # subtitles whose words are carried: (from codec, to codec)
+        self.texts: dict[int, tuple[str, str, Cues]] = {}  # subtitles whose words are carried: from, to, cues
         self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
         self._audio_next: dict[int, int] = {}  # each transcoded stream's next sample number
         self._last_pts: int | None = None  # the last video pts, where the encoder's time base is not the input's
@@ -365,7 +365,7 @@ class VideoWriter:
             o.metadata.update(_kept_tags(src.metadata))
             o.disposition = self._disposition(s)
             self.copy[s.index] = o
-            self.texts[s.index] = (s.codec, text)
+            self.texts[s.index] = (s.codec, text, Cues(src.time_base, merge=text == "mov_text"))
             log.warning("subtitle stream %d (%s%s) cannot be copied into %s; converting its text to %s (styling "
                         "is not kept)", s.index, s.label, f", {s.codec}" if s.codec != s.label else "", fmt, text)
             return
@@ -445,12 +445,12 @@ class VideoWriter:
     def _mux_other(self, packet: av.Packet) -> None:
         idx = packet.stream.index
         if idx in self.texts:
-            source, target = self.texts[idx]
-            words = text_of(source, bytes(packet))
-            if not words:
-                return  # mov_text's filler between cues: the output's muxer writes its own where it needs them
-            packet = packet_for(target, words, packet)
-        if idx in self.copy:
+            if packet.pts is None or not packet.time_base:
+                return  # a cue with no time has nowhere to go
+            source, target, cues = self.texts[idx]
+            for sample in cues.push(packet.pts, packet.duration, text_of(source, bytes(packet))):
+                self._mux_copy(idx, packet_of(target, sample, packet.time_base))
+        elif idx in self.copy:
             if packet.is_discard and self.format_name not in MOV_FAMILY:
                 # audio an MP4 edit list hides (it started before the video) would be heard in a container
                 # that cannot hide it: only the last such packet is kept, the decoder's pre-roll (AAC priming)
@@ -458,15 +458,19 @@ class VideoWriter:
                 return
             held = self._hidden.pop(idx, None)
             for p in (held, packet) if held is not None else (packet,):
-                if self._moved and p.time_base:
-                    ticks = round(self._moved / p.time_base)
-                    p.pts = None if p.pts is None else p.pts + ticks
-                    p.dts = None if p.dts is None else p.dts + ticks
-                p.stream = self.copy[idx]
-                self.out.mux(p)
+                self._mux_copy(idx, p)
         elif idx in self.transcode:
             for frame in self.transcode[idx][0].codec_context.decode(packet):
                 self._encode_audio(idx, frame)
+
+    def _mux_copy(self, idx: int, p: av.Packet) -> None:
+        """Mux a packet into the copy of stream idx, moved with the clock."""
+        if self._moved and p.time_base:
+            ticks = round(self._moved / p.time_base)
+            p.pts = None if p.pts is None else p.pts + ticks
+            p.dts = None if p.dts is None else p.dts + ticks
+        p.stream = self.copy[idx]
+        self.out.mux(p)
 
     def _encode_audio(self, idx: int, frame: av.AudioFrame | None) -> None:
         """Encode a transcoded stream's samples as one continuous run (numbered in samples, as the encoder's
@@ -506,6 +510,9 @@ class VideoWriter:
         if self._moved is None:  # no frame was written: the other streams move only with the clock
             self._release(-self._rebase * self.info.time_base)
         self.out.mux(self.video.encode(None))
+        for idx, (_, target, cues) in self.texts.items():
+            for sample in cues.flush():
+                self._mux_copy(idx, packet_of(target, sample, cues.tb))
         for idx, (src, o) in self.transcode.items():
             for frame in src.codec_context.decode(None):
                 self._encode_audio(idx, frame)
