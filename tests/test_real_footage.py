@@ -847,6 +847,17 @@ def test_overlapping_cues_share_mov_text_samples(tmp_path):
         (0, 300, "SIGN\ndialogue"), (300, 500, "SIGN\nmore"), (800, 200, "SIGN")]
 
 
+@pytest.mark.parametrize("ext", [".mkv", ".mp4"])  # copied, converted
+def test_a_window_keeps_the_cue_on_screen_at_its_start_and_cuts_one_at_its_end(tmp_path, ext):
+    # a line of dialogue begun before --start was dropped, though it was on screen through the window's start
+    cues = ((0, 1000, "on at the start", ""), (1200, 1000, "on at the end", ""))
+    src = kinds.text_subtitles(tmp_path / "in.mkv", "subrip", frames=75, cues=cues)
+    r = sharpen(src, tmp_path / f"part{ext}", *FAST, "--start", "0.5", "--duration", "1", "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    # the window's first frame is at 0.52 s, its end at 1.5 s
+    assert _cues(tmp_path / f"part{ext}", durations=True)[1] == [(0, 480, "on at the start"), (680, 300, "on at the end")]
+
+
 def test_a_real_clips_mov_text_subtitles_become_srt_in_matroska(shared_dir, tmp_path):
     # the NASA clip's two English mov_text tracks were dropped from .mkv and .webm without their words
     src = shared_dir / "realmedia" / "nasa_2video_2aac_2movtext.mp4"

@@ -18,7 +18,7 @@ import numpy as np
 from ..colour import ColourSpec, info_spec, sws_args
 from ..errors import ParameterError, TruesightError, first_line
 from . import timecode
-from .layout import FIELD_BB, FIELD_BT, FIELD_TB, FIELD_TT, Layout, OtherStream, VideoInfo
+from .layout import FIELD_BB, FIELD_BT, FIELD_TB, FIELD_TT, TEXT_SUBTITLES, Layout, OtherStream, VideoInfo
 
 log = logging.getLogger("truesight_video")
 
@@ -252,6 +252,7 @@ class VideoReader:
                 raise TruesightError(f"no decodable video frames in {self.path}"
                                      + (f" after --start {start}" if start else ""))
             self._first_pts = first.pts or 0
+            self._first_time = self._time(first)  # seconds from the clip's start
             info = _info(self.container, self.stream, first, self.path, self.origin)
             if info.width == 0 or info.height == 0:
                 raise TruesightError(f"video stream of {self.path} has no size (codec {info.codec!r})")
@@ -450,6 +451,8 @@ class VideoReader:
         tb = packet.stream.time_base
         ts = packet.pts if packet.pts is not None else packet.dts
         t = float(ts * tb) - self.origin if tb else 0.0
+        if packet.stream.type == "subtitle" and packet.duration and tb and codec_name(packet.stream) in TEXT_SUBTITLES:
+            t = self._cue_in_window(packet, t)
         # before the start: dropped, except an encoder's priming packets (t < 0) of a run from the start
         if (t < self.start - 1e-6 and (self.start or t >= 0)) or (self.end is not None and t >= self.end - 1e-6):
             return None
@@ -464,6 +467,20 @@ class VideoReader:
             if packet.dts is not None:
                 packet.dts -= off
         return packet
+
+    def _cue_in_window(self, packet: av.Packet, t: float) -> float:
+        """A text cue on screen at the window's first frame starts there, one still on at its end stops there
+        (a line of dialogue begun a second before --start was dropped); returns its start in seconds."""
+        tb = packet.stream.time_base
+        shown = float(packet.duration * tb)
+        if self.start and t < self.start - 1e-6 and t + shown > self._first_time + 1e-6:
+            late = round((self._first_time - t) / tb)
+            packet.pts = packet.dts = (packet.pts if packet.pts is not None else packet.dts) + late
+            packet.duration -= late
+            t, shown = self._first_time, float(packet.duration * tb)
+        if self.end is not None and t < self.end and t + shown > self.end:
+            packet.duration = max(1, round((self.end - t) / tb))
+        return t
 
     def _check_complete(self, last_time: float | None) -> None:
         if self.decoded == 0:

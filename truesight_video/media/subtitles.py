@@ -11,10 +11,11 @@ from fractions import Fraction
 
 import av
 
+from .layout import TEXT_SUBTITLES
 from .reader import codec_name
 
 # the text codecs this reads, and those it writes in the order tried (each container holds at most one)
-TEXT_IN = {"subrip", "text", "webvtt", "mov_text", "ass", "ssa"}
+TEXT_IN = TEXT_SUBTITLES
 TEXT_OUT = ("mov_text", "subrip", "webvtt")
 # FFmpeg's text subtitle encoders parse an ASS header for their defaults (mov_text's sample description)
 ASS_HEADER = (
