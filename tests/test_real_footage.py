@@ -164,6 +164,48 @@ def test_mxf_keeps_every_frame_in_order_and_the_sound(tmp_path):
     assert len(video_frames(tmp_path / "out.mxf")) == 140
 
 
+@pytest.mark.parametrize("rate,works", [(Fraction(90000, 3001), True), (Fraction(21, 2), False)])
+def test_mxf_takes_a_phones_near_standard_rate_and_names_one_it_cannot(tmp_path, rate, works):
+    # a phone's 29.99 fps (90000/3001) and its 10.5 fps low-light clip into .mxf: "no encoder can write this
+    # video into mxf (libx264: Invalid argument: '<none>' returned 22; mpeg2video: ...)"
+    src = tmp_path / "phone.mp4"
+    tb = Fraction(1, 90000)
+    with av.open(str(src), "w") as c:
+        vs = c.add_stream("libx264", rate=rate, options={"preset": "ultrafast"})
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        vs.time_base = vs.codec_context.time_base = tb
+        for p in kinds._encode(vs, kinds._pictures([round(k / rate / tb) for k in range(20)], 64, 48, tb)):
+            c.mux(p)
+    r = sharpen(src, tmp_path / "out.mxf", *FAST, "--strength", "0")
+    if works:
+        assert r.returncode == 0, r.stderr
+        assert len(video_frames(tmp_path / "out.mxf")) == 20
+    else:
+        assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "MXF holds only standard frame rates" in r.stderr and "10.500 fps" in r.stderr, r.stderr
+
+
+def test_mxf_sound_starts_with_the_picture(tmp_path):
+    # MXF keeps no start times: a capture whose sound began 0.8 s before its first decodable frame played
+    # its sound 0.8 s early (the muxer then cuts the end to the picture's length)
+    src = tmp_path / "cap.mkv"
+    with av.open(str(src), "w") as c:
+        vs = kinds._add_video(c, "libx264", (64, 48), 25, {"preset": "ultrafast"})
+        a = c.add_stream("aac", rate=48000, layout="stereo")
+        video = kinds._shift(kinds._encode(vs, kinds._pictures(range(50), 64, 48, Fraction(1, 25))), Fraction(1, 2))
+        tone = list(kinds._tone(a, 2.5))
+        for f in tone[: 24000 // 1024]:  # silence before the picture, the tone under it
+            for plane in f.planes:
+                np.frombuffer(plane, np.uint8)[:] = 0
+        for p in sorted(video + kinds._encode(a, iter(tone)), key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    r = sharpen(src, tmp_path / "out.mxf", *FAST, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    with av.open(str(tmp_path / "out.mxf")) as c:
+        sound = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)]).astype(float)
+    assert np.abs(sound[:9600]).mean() > 1000  # the tone from the first frame on, not 0.5 s of silence
+
+
 def test_xvid_avi_with_b_frames(tmp_path):
     src = kinds.xvid_avi_bframes(tmp_path / "old.avi")
     assert whole(src, tmp_path / "out.avi") == []

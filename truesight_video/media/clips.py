@@ -20,7 +20,7 @@ def transcode(src: str | os.PathLike, dst: str | os.PathLike, settings: EncodeSe
     with VideoReader(src) as reader, av.open(str(dst), "w") as out:
         info = reader.info
         enc = plan_video(info, settings, out.format.name.split(",")[0], info.width, info.height)
-        vs = out.add_stream(enc.codec, rate=info.rate or None)
+        vs = out.add_stream(enc.codec, rate=enc.stream_rate(info))
         configure(vs, enc, info, info.width, info.height)
         n = 0
         for frame in reader.raw_frames():

@@ -33,6 +33,8 @@ BT2020 = 9  # AVColorPrimaries
 FIELD_CODECS = {"h264", "mpeg2video", "mpeg4", "prores", "dnxhd", "dvvideo", "ffv1"}
 QP2LAMBDA = 118
 MXF = {"mxf", "mxf_d10", "mxf_opatom"}
+STANDARD_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),
+                  Fraction(60000, 1001), Fraction(60))
 MXF_MAX_GOP = 120  # FFmpeg's MXF index stores a frame's distance from its keyframe in one signed byte
 
 
@@ -49,6 +51,11 @@ class VideoEncoding:
     interlaced: bool = False
     threads: int = 0
     notes: tuple[str, ...] = ()  # what this encoder changed (a pixel format), said once it is the one chosen
+    rate: Fraction | None = None  # the stream's frame rate where the container needs another (MXF: a standard one)
+
+    def stream_rate(self, info: VideoInfo) -> Fraction | None:
+        """The frame rate the output stream states."""
+        return self.rate or info.rate
 
 
 def encoder_exists(name: str) -> bool:
@@ -275,7 +282,7 @@ class TrialVideo:
 
     def add(self, out: av.container.OutputContainer) -> av.VideoStream:
         """Add the video stream to a trial container (before it is started)."""
-        vs = out.add_stream(self.enc.codec, rate=self.info.rate or 25)
+        vs = out.add_stream(self.enc.codec, rate=self.enc.stream_rate(self.info) or 25)
         configure(vs, self.enc, self.info, self.width, self.height)
         return vs
 
@@ -318,9 +325,9 @@ def _time_bases(info: VideoInfo, format_name: str) -> list[Fraction]:
     if not info.rate:
         return list(dict.fromkeys(out))
     rate = Fraction(info.rate)
-    std = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),
-           Fraction(60000, 1001), Fraction(60)]
-    frame = 1 / min(std, key=lambda r: abs(r - rate))
+    frame = 1 / min(STANDARD_RATES, key=lambda r: abs(r - rate))
+    if format_name in MXF:  # which counts frames, not time: only a standard rate, and only the input's own
+        return [frame] if abs(1 / frame / rate - 1) <= 0.01 else []
     if format_name == "avi":
         near = [frame] if rate <= 1 / frame <= rate * Fraction(101, 100) else []
         return list(dict.fromkeys([1 / rate, (1 / rate).limit_denominator(65535), *near] + out))
@@ -353,7 +360,8 @@ def _plan_for(codec: str, info: VideoInfo, settings: EncodeSettings, format_name
     why = ""
     for tb in _time_bases(info, format_name):
         for tag in _tags(codec, info, format_name):
-            enc = replace(base, time_base=tb, codec_tag=tag)
+            # MXF refuses a stream whose stated rate is not the standard one it counts in (29.99 for 29.97)
+            enc = replace(base, time_base=tb, codec_tag=tag, rate=1 / tb if format_name in MXF else None)
             problem = _trial(format_name, enc, info, width, height)
             if problem is None:
                 return enc, ""
@@ -397,6 +405,10 @@ def _plan_video(info: VideoInfo, settings: EncodeSettings, format_name: str, wid
         if enc is None:
             raise ParameterError("codec", f"{settings.codec} cannot be written into {format_name}: {why}")
         return enc
+    if format_name in MXF and not _time_bases(info, format_name):
+        rate = f"{float(info.rate):.3f} fps" if info.rate else "unknown"
+        raise TruesightError(f"MXF holds only standard frame rates (23.976 to 60 fps), and this clip's is {rate}: "
+                             "write .mov, .mp4 or .mkv instead")
     own = ENCODER_FOR.get(info.codec, info.codec)
     tried: list[str] = []
     for name in dict.fromkeys([own, _default_encoder(format_name), *FALLBACK_ENCODERS]):

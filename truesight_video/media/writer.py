@@ -169,6 +169,19 @@ def plan_audio(format_name: str, channels: int, rate: int, lead: TrialVideo | No
     return None
 
 
+def _without_first(frame: av.AudioFrame, samples: int) -> av.AudioFrame | None:
+    """An audio frame less its first samples (None if nothing is left)."""
+    if samples >= frame.samples:
+        return None
+    data = frame.to_ndarray()
+    channels = frame.layout.nb_channels
+    # packed formats hold the channels interleaved in one plane
+    kept = data[:, samples:] if frame.format.is_planar else data[:, samples * channels:]
+    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(kept), format=frame.format.name, layout=frame.layout.name)
+    out.sample_rate = frame.sample_rate
+    return out
+
+
 @contextmanager
 def _writing(format_name: str) -> Iterator[None]:
     """FFmpeg's failures while encoding or muxing as one line naming the container (its own message names
@@ -220,7 +233,7 @@ class VideoWriter:
         fmt = out.format.name.split(",")[0]
         self.format_name = fmt
         self.encoding = plan_video(info, settings, fmt, self.width, self.height)
-        vs = out.add_stream(self.encoding.codec, rate=info.rate or None)
+        vs = out.add_stream(self.encoding.codec, rate=self.encoding.stream_rate(info))
         configure(vs, self.encoding, info, self.width, self.height)
         vs.disposition = info.disposition
         # ALPHA_MODE would promise players an alpha the opaque output does not hold
@@ -277,6 +290,7 @@ class VideoWriter:
         # time base cannot hold its first frame's time (a broadcast clip's MPEG-2 had moved 9.5 ms against
         # its copied audio); packets of other streams that come before the first frame wait for it
         self._moved: Fraction | None = None
+        self._video_start = Fraction(0)  # the first frame's time in the output (seconds)
         self._phase = Fraction(0)  # of the encoder's grid against the first frame's time, in its ticks
         self._waiting: list[av.Packet] = []
         # a clock that does not begin at zero (a broadcast capture's, hours in) is kept where the container
@@ -416,6 +430,7 @@ class VideoWriter:
             pts = pts if self._last_pts is None else max(pts, self._last_pts + 1)
             self._last_pts = pts
         if self._moved is None:
+            self._video_start = pts * tb if pts is not None else Fraction(0)
             self._release((0 if avi else self._phase * tb) - self._rebase * self.info.time_base)
         frame.pts, frame.time_base = pts, tb
         if self._fields is not None:
@@ -481,11 +496,19 @@ class VideoWriter:
             t = frame.pts * frame.time_base if frame.pts is not None and frame.time_base else None
             due = round(((t or 0) + (self._moved or 0)) * frame.sample_rate)
             if idx not in self._audio_next:
-                self._audio_next[idx] = due
-            elif t is not None and due - self._audio_next[idx] > frame.sample_rate // 100:
+                # MXF keeps no start time: its sound plays from the first frame, whatever came before (a DVB
+                # capture's sound began 0.8 s before its first decodable frame, and played 0.8 s early)
+                mxf = self.format_name in MXF
+                self._audio_next[idx] = round(self._video_start * frame.sample_rate) if mxf else due
+            late = due - self._audio_next[idx] if t is not None else 0
+            if late > frame.sample_rate // 100:
                 # a phone's first AAC packet said 8,471 samples and held 1,024: run on, everything after it
                 # played 155 ms early
-                self._silence(idx, frame, due - self._audio_next[idx])
+                self._silence(idx, frame, late)
+            elif late < 0 and self.format_name in MXF:
+                frame = _without_first(frame, -late)
+                if frame is None:
+                    return
             frame.pts, frame.time_base = self._audio_next[idx], Fraction(1, frame.sample_rate)
             self._audio_next[idx] += frame.samples
         self.out.mux(o.encode(frame))
