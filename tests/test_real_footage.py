@@ -164,25 +164,29 @@ def test_mxf_keeps_every_frame_in_order_and_the_sound(tmp_path):
     assert len(video_frames(tmp_path / "out.mxf")) == 140
 
 
-@pytest.mark.parametrize("rate,works", [(Fraction(90000, 3001), True), (Fraction(21, 2), False)])
-def test_mxf_takes_a_phones_near_standard_rate_and_names_one_it_cannot(tmp_path, rate, works):
-    # a phone's 29.99 fps (90000/3001) and its 10.5 fps low-light clip into .mxf: "no encoder can write this
-    # video into mxf (libx264: Invalid argument: '<none>' returned 22; mpeg2video: ...)"
+@pytest.mark.parametrize("rate,frames,written,std", [(Fraction(90000, 3001), 60, 60, "29.970"),
+                                                     (Fraction(21, 2), 21, 48, "23.976"), (Fraction(31), 62, 60, "30.000")])
+def test_mxf_counts_frames_at_a_standard_rate_and_keeps_the_clock(tmp_path, rate, frames, written, std):
+    # a phone's 29.99 fps (90000/3001) or 10.5 fps low-light clip into .mxf: "no encoder can write this video into
+    # mxf (libx264: Invalid argument: '<none>' returned 22; ...)"; written a frame a tick at the nearest standard
+    # rate instead, 2 s of 10.5 fps would have lasted 0.9 s beside 2 s of sound
     src = tmp_path / "phone.mp4"
     tb = Fraction(1, 90000)
     with av.open(str(src), "w") as c:
         vs = c.add_stream("libx264", rate=rate, options={"preset": "ultrafast"})
         vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
         vs.time_base = vs.codec_context.time_base = tb
-        for p in kinds._encode(vs, kinds._pictures([round(k / rate / tb) for k in range(20)], 64, 48, tb)):
+        a = c.add_stream("aac", rate=48000, layout="stereo")
+        video = kinds._encode(vs, kinds._pictures([round(k / rate / tb) for k in range(frames)], 64, 48, tb))
+        for p in sorted(video + kinds._encode(a, kinds._tone(a, 2.0)), key=lambda q: float(q.dts * q.time_base)):
             c.mux(p)
-    r = sharpen(src, tmp_path / "out.mxf", *FAST, "--strength", "0")
-    if works:
-        assert r.returncode == 0, r.stderr
-        assert len(video_frames(tmp_path / "out.mxf")) == 20
-    else:
-        assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
-        assert "MXF holds only standard frame rates" in r.stderr and "10.500 fps" in r.stderr, r.stderr
+    r = sharpen(src, tmp_path / "out.mxf", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert (f"is written at {std} fps" in r.stderr) == (rate != Fraction(90000, 3001)), r.stderr
+    n = len(video_frames(tmp_path / "out.mxf"))
+    with av.open(str(tmp_path / "out.mxf")) as c:
+        samples = sum(f.samples for f in c.decode(audio=0))
+    assert abs(n - written) <= 1 and abs(samples / 48000 - n / float(Fraction(std))) < 0.05, (n, samples)
 
 
 def test_mxf_sound_starts_with_the_picture(tmp_path):
@@ -875,7 +879,23 @@ def test_converted_cues_without_a_duration_last_until_the_next(tmp_path):
     src = kinds.text_subtitles(tmp_path / "in.mkv", "subrip", frames=50, cues=cues)
     r = sharpen(src, tmp_path / "out.mp4", *FAST, "--strength", "0")
     assert r.returncode == 0, r.stderr
-    assert _cues(tmp_path / "out.mp4", durations=True)[1] == [(0, 400, "one"), (400, 800, "two"), (1200, 3000, "three")]
+    # the last lasts until the picture ends (2 s), at most 3 s
+    assert _cues(tmp_path / "out.mp4", durations=True)[1] == [(0, 400, "one"), (400, 800, "two"), (1200, 800, "three")]
+
+
+def test_a_cue_without_a_duration_is_written_beside_its_video(tmp_path):
+    # held until the next cue (at 18 s), the cue at 1 s reached the WebM muxer after the video up to 6.9 s had
+    # been written: a player reading in order met it after it had ended
+    cues = ((1000, None, "early", ""), (18000, None, "late", ""))
+    src = kinds.text_subtitles(tmp_path / "in.mkv", "subrip", frames=500, cues=cues)
+    r = sharpen(src, tmp_path / "out.webm", *FAST, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    with av.open(str(tmp_path / "out.webm")) as c:
+        order = [(p.stream.type, float(p.pts * p.time_base)) for p in c.demux() if p.size]
+    early = next(i for i, (kind, _) in enumerate(order) if kind == "subtitle")
+    assert order[early][1] == pytest.approx(1.0)
+    assert all(t < 1.5 for kind, t in order[:early] if kind == "video"), order[:early][-3:]
+    assert _cues(tmp_path / "out.webm", durations=True)[1] == [(1000, 5000, "early"), (18000, 2000, "late")]
 
 
 def test_overlapping_cues_share_mov_text_samples(tmp_path):

@@ -45,3 +45,18 @@ def test_overlapping_cues_merge_into_one_sample_per_interval():
     out = cues.push(0, 1000, "SIGN") + cues.push(0, 300, "dialogue") + cues.push(300, 500, "more")
     out += cues.push(2000, 100, "") + cues.flush()  # an empty cue (mov_text's filler) shows nothing
     assert out == [(0, 300, "SIGN\ndialogue"), (300, 500, "SIGN\nmore"), (800, 200, "SIGN")]
+
+
+def test_an_open_cue_closes_as_the_video_passes_it():
+    cues = Cues(MS, merge=False)
+    assert cues.push(1000, None, "early") == []
+    assert cues.advance(5999) == []
+    assert cues.advance(6000) == [(1000, 5000, "early")]  # at most 5 s, sent while its video is still near
+    assert cues.push(18000, None, "late") == [] and cues.flush(end=20000) == [(18000, 2000, "late")]
+
+
+def test_a_cue_that_starts_before_what_is_already_out_starts_there():
+    # a window moved one cue to its first frame (0.52 s) and left the next at 0.51 s: time ran backwards
+    cues = Cues(MS, merge=True)
+    out = cues.push(520, 480, "A") + cues.push(510, 300, "B") + cues.push(900, 100, "C") + cues.flush()
+    assert out == [(520, 290, "A\nB"), (810, 90, "A"), (900, 100, "A\nC")]

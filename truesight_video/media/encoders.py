@@ -35,6 +35,7 @@ QP2LAMBDA = 118
 MXF = {"mxf", "mxf_d10", "mxf_opatom"}
 STANDARD_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),
                   Fraction(60000, 1001), Fraction(60))
+MXF_RATES = STANDARD_RATES + (Fraction(48000, 1001), Fraction(48), Fraction(100), Fraction(120000, 1001), Fraction(120))
 MXF_MAX_GOP = 120  # FFmpeg's MXF index stores a frame's distance from its keyframe in one signed byte
 
 
@@ -326,8 +327,8 @@ def _time_bases(info: VideoInfo, format_name: str) -> list[Fraction]:
         return list(dict.fromkeys(out))
     rate = Fraction(info.rate)
     frame = 1 / min(STANDARD_RATES, key=lambda r: abs(r - rate))
-    if format_name in MXF:  # which counts frames, not time: only a standard rate, and only the input's own
-        return [frame] if abs(1 / frame / rate - 1) <= 0.01 else []
+    if format_name in MXF:  # which counts frames, not time, at a standard rate (the writer keeps the clock)
+        return [1 / min(MXF_RATES, key=lambda r: abs(r - rate))]
     if format_name == "avi":
         near = [frame] if rate <= 1 / frame <= rate * Fraction(101, 100) else []
         return list(dict.fromkeys([1 / rate, (1 / rate).limit_denominator(65535), *near] + out))
@@ -398,6 +399,9 @@ def _plan_square(info: VideoInfo, settings: EncodeSettings, format_name: str, wi
 
 
 def _plan_video(info: VideoInfo, settings: EncodeSettings, format_name: str, width: int, height: int) -> VideoEncoding:
+    if format_name in MXF and not info.rate:
+        raise TruesightError("MXF counts frames at a standard rate, and this clip states no frame rate: write .mov, "
+                             ".mp4 or .mkv instead")
     if settings.codec:
         if not encoder_exists(settings.codec):
             raise ParameterError("codec", f"{settings.codec!r} is not an encoder this FFmpeg build has")
@@ -405,10 +409,6 @@ def _plan_video(info: VideoInfo, settings: EncodeSettings, format_name: str, wid
         if enc is None:
             raise ParameterError("codec", f"{settings.codec} cannot be written into {format_name}: {why}")
         return enc
-    if format_name in MXF and not _time_bases(info, format_name):
-        rate = f"{float(info.rate):.3f} fps" if info.rate else "unknown"
-        raise TruesightError(f"MXF holds only standard frame rates (23.976 to 60 fps), and this clip's is {rate}: "
-                             "write .mov, .mp4 or .mkv instead")
     own = ENCODER_FOR.get(info.codec, info.codec)
     tried: list[str] = []
     for name in dict.fromkeys([own, _default_encoder(format_name), *FALLBACK_ENCODERS]):

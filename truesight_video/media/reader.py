@@ -453,6 +453,8 @@ class VideoReader:
         t = float(ts * tb) - self.origin if tb else 0.0
         if packet.stream.type == "subtitle" and packet.duration and tb and codec_name(packet.stream) in TEXT_SUBTITLES:
             t = self._cue_in_window(packet, t)
+            if t is None:
+                return None
         # before the start: dropped, except an encoder's priming packets (t < 0) of a run from the start
         if (t < self.start - 1e-6 and (self.start or t >= 0)) or (self.end is not None and t >= self.end - 1e-6):
             return None
@@ -468,15 +470,18 @@ class VideoReader:
                 packet.dts -= off
         return packet
 
-    def _cue_in_window(self, packet: av.Packet, t: float) -> float:
+    def _cue_in_window(self, packet: av.Packet, t: float) -> float | None:
         """A text cue on screen at the window's first frame starts there, one still on at its end stops there
-        (a line of dialogue begun a second before --start was dropped); returns its start in seconds."""
+        (a line of dialogue begun a second before --start was dropped); returns its start in seconds, None for
+        one over before the first frame."""
         tb = packet.stream.time_base
         shown = float(packet.duration * tb)
-        if self.start and t < self.start - 1e-6 and t + shown > self._first_time + 1e-6:
+        if self.start and t < self._first_time - 1e-6:
+            if t + shown <= self._first_time + 1e-6:
+                return None
             late = round((self._first_time - t) / tb)
             packet.pts = packet.dts = (packet.pts if packet.pts is not None else packet.dts) + late
-            packet.duration -= late
+            packet.duration = max(1, packet.duration - late)
             t, shown = self._first_time, float(packet.duration * tb)
         if self.end is not None and t < self.end and t + shown > self.end:
             packet.duration = max(1, round((self.end - t) / tb))

@@ -78,17 +78,35 @@ class Cues:
 
     def push(self, start: int, duration: int | None, text: str) -> list[tuple[int, int, str]]:
         """Take a cue; give back the samples now final, as (start, duration, text)."""
+        if self.merge and self.until is not None and start < self.until:  # its start is already out: from here
+            duration = None if duration is None else duration - (self.until - start)
+            start = self.until
+            if duration is not None and duration <= 0:
+                return []
         self._close_open(start)
         out = self._emit(start) if self.merge else []
         self.pending.append([start, start + duration if duration else None, text])
         # a cue that keeps its own time goes out at once: held back, Matroska would get it after later clusters
         return out if self.merge else self._emit(start)
 
-    def flush(self) -> list[tuple[int, int, str]]:
-        """Give back every sample left (the last open cue lasts LAST_CUE)."""
+    def advance(self, now: int) -> list[tuple[int, int, str]]:
+        """Give back the samples final by this time: a cue without a duration closes OPEN_CUE_MAX after it began
+        (held until the next cue, Matroska got it after the video it belongs beside)."""
+        if self.merge:
+            return []  # MP4 takes a track's samples whenever they come
+        cap = max(1, round(OPEN_CUE_MAX / self.tb))
+        for cue in self.pending:
+            if cue[1] is None and cue[0] + cap <= now:
+                cue[1] = cue[0] + cap
+        return self._emit(now)
+
+    def flush(self, end: int | None = None) -> list[tuple[int, int, str]]:
+        """Give back every sample left: the last open cue lasts LAST_CUE, not past `end` (the video's)."""
         for cue in self.pending:
             if cue[1] is None:
                 cue[1] = cue[0] + max(1, round(LAST_CUE / self.tb))
+                if end is not None:
+                    cue[1] = max(cue[0] + 1, min(cue[1], end))
         end = max((c[1] for c in self.pending), default=None)
         return [] if end is None else self._emit(end)
 

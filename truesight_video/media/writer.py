@@ -252,6 +252,11 @@ class VideoWriter:
             log.warning("interlaced video into %s, which marks no fields: players will show its frames as progressive "
                         "(combing where things move); .ts, .mkv or .mp4 with H.264 or MPEG-2 keep it interlaced",
                         self.encoding.codec)
+        rate = self.encoding.rate
+        if fmt in MXF and rate and info.rate and abs(rate / info.rate - 1) > Fraction(1, 1000):
+            log.warning("MXF counts frames at a standard rate: %.3f fps is written at %.3f fps, %s to keep the "
+                        "sound's clock", float(info.rate), float(rate),
+                        "frames repeated" if rate > info.rate else "frames dropped")
         self.video = vs
         self.codec = self.encoding.codec
         self.pix_fmt = self.encoding.pix_fmt
@@ -291,6 +296,9 @@ class VideoWriter:
         # its copied audio); packets of other streams that come before the first frame wait for it
         self._moved: Fraction | None = None
         self._video_start = Fraction(0)  # the first frame's time in the output (seconds)
+        self._previous: av.VideoFrame | None = None  # the last frame encoded (MXF repeats it over a gap)
+        self._video_end: Fraction | None = None  # where the last frame written ends, on the reader's clock
+        self._frame_ticks = round(1 / (info.rate * info.time_base)) if info.rate and info.time_base else 0
         self._phase = Fraction(0)  # of the encoder's grid against the first frame's time, in its ticks
         self._waiting: list[av.Packet] = []
         # a clock that does not begin at zero (a broadcast capture's, hours in) is kept where the container
@@ -408,6 +416,8 @@ class VideoWriter:
             self._write(planes, pts)
 
     def _write(self, planes: tuple[np.ndarray, ...], pts: int | None) -> None:
+        if pts is not None:  # on the reader's clock, as the cues of converted subtitles are
+            self._video_end = (pts + self._frame_ticks) * self.info.time_base
         same = YUVJ.get(self.pix_fmt, self.pix_fmt) == self.work_fmt  # a yuvj twin has the same planes
         frame = planes_frame(planes, self.pix_fmt if same else self.work_fmt)
         if not same:  # with the matrix and range the planes are in (swscale would assume BT.601 limited)
@@ -427,6 +437,15 @@ class VideoWriter:
             if self._moved is None:
                 self._phase = (round(exact) if avi else math.ceil(exact)) - exact
             pts = round(exact + self._phase)
+            if self.format_name in MXF and self._last_pts is not None and self._fields is None:
+                # MXF counts frames, not time: a frame between two of its ticks is dropped and a gap is filled
+                # with the frame before, so the picture keeps the sound's clock (a phone's 29.99 fps written a
+                # frame a tick at 29.97 drifted 40 ms a minute)
+                if pts <= self._last_pts:
+                    return
+                for tick in range(self._last_pts + 1, pts):
+                    self._previous.pts = tick
+                    self.out.mux(self.video.encode(self._previous))
             pts = pts if self._last_pts is None else max(pts, self._last_pts + 1)
             self._last_pts = pts
         if self._moved is None:
@@ -441,6 +460,10 @@ class VideoWriter:
         frame.color_primaries = self.info.color_primaries
         frame.color_trc = self.info.color_trc
         self.out.mux(self.video.encode(frame))
+        self._previous = frame
+        for idx, (_, target, cues) in self.texts.items():
+            for sample in cues.advance(int(self._video_end / cues.tb)):
+                self._mux_copy(idx, packet_of(target, sample, cues.tb))
 
     def mux(self, packet: av.Packet) -> None:
         """Copy (or transcode) a packet of another stream."""
@@ -460,10 +483,11 @@ class VideoWriter:
     def _mux_other(self, packet: av.Packet) -> None:
         idx = packet.stream.index
         if idx in self.texts:
-            if packet.pts is None or not packet.time_base:
+            at = packet.pts if packet.pts is not None else packet.dts
+            if at is None or not packet.time_base:
                 return  # a cue with no time has nowhere to go
             source, target, cues = self.texts[idx]
-            for sample in cues.push(packet.pts, packet.duration, text_of(source, bytes(packet))):
+            for sample in cues.push(at, packet.duration, text_of(source, bytes(packet))):
                 self._mux_copy(idx, packet_of(target, sample, packet.time_base))
         elif idx in self.copy:
             if packet.is_discard and self.format_name not in MOV_FAMILY:
@@ -505,7 +529,7 @@ class VideoWriter:
                 # a phone's first AAC packet said 8,471 samples and held 1,024: run on, everything after it
                 # played 155 ms early
                 self._silence(idx, frame, late)
-            elif late < 0 and self.format_name in MXF:
+            elif late < -(frame.sample_rate // 100) and self.format_name in MXF:
                 frame = _without_first(frame, -late)
                 if frame is None:
                     return
@@ -534,7 +558,7 @@ class VideoWriter:
             self._release(-self._rebase * self.info.time_base)
         self.out.mux(self.video.encode(None))
         for idx, (_, target, cues) in self.texts.items():
-            for sample in cues.flush():
+            for sample in cues.flush(int(self._video_end / cues.tb) if self._video_end is not None else None):
                 self._mux_copy(idx, packet_of(target, sample, cues.tb))
         for idx, (src, o) in self.transcode.items():
             for frame in src.codec_context.decode(None):
