@@ -189,6 +189,24 @@ def test_mxf_counts_frames_at_a_standard_rate_and_keeps_the_clock(tmp_path, rate
     assert abs(n - written) <= 1 and abs(samples / 48000 - n / float(Fraction(std))) < 0.05, (n, samples)
 
 
+def test_frames_between_two_ticks_of_mpeg2s_grid_are_dropped_not_pushed_late(tmp_path):
+    # a 31 fps clip into MPEG-2 (30 fps, the nearest rate it takes): every frame that shared a tick with the one
+    # before was pushed one tick on, and the picture fell 0.13 s behind its sound in 4 s
+    src = tmp_path / "fast.mkv"
+    with av.open(str(src), "w") as c:
+        vs = kinds._add_video(c, "libx264", (64, 48), 31, {"preset": "ultrafast"})
+        a = c.add_stream("aac", rate=48000, layout="stereo")
+        video = kinds._encode(vs, kinds._pictures(range(124), 64, 48, Fraction(1, 31)))
+        for p in sorted(video + kinds._encode(a, kinds._tone(a, 4.0)), key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    r = sharpen(src, tmp_path / "out.ts", *LOUD, "--strength", "0", "--codec", "mpeg2video")
+    assert r.returncode == 0, r.stderr
+    assert "4 frames fell between two ticks of mpeg2video's 30.000 fps" in r.stderr, r.stderr
+    with av.open(str(tmp_path / "out.ts")) as c:
+        times = [float(f.pts * f.time_base) for f in c.decode(video=0)]
+    assert len(times) == 120 and times[-1] - times[0] == pytest.approx(119 / 30, abs=0.001)
+
+
 def test_mxf_sound_starts_with_the_picture(tmp_path):
     # MXF keeps no start times: a capture whose sound began 0.8 s before its first decodable frame played
     # its sound 0.8 s early (the muxer then cuts the end to the picture's length)

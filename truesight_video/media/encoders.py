@@ -279,7 +279,7 @@ class TrialVideo:
     @property
     def family(self) -> str:
         """The codec its stream reads back as (h264 for libx264)."""
-        return av.codec.Codec(self.enc.codec, "w").canonical_name
+        return _codec_family(self.enc.codec)
 
     def add(self, out: av.container.OutputContainer) -> av.VideoStream:
         """Add the video stream to a trial container (before it is started)."""

@@ -261,7 +261,7 @@ class VideoReader:
             metadata = dict(self.container.metadata)
             if start > 0:  # a window's timecode is its first frame's, not the clip's
                 st = self.stream.start_time
-                late = (self._time(first) if st is None or first.pts is None
+                late = (self._first_time if st is None or first.pts is None
                         else float((first.pts - st) * self.stream.time_base))
                 info, others, metadata = timecode.moved(info, others, metadata, round(late * float(info.rate or 0)))
                 self.info = info

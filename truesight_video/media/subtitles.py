@@ -14,8 +14,7 @@ import av
 from .layout import TEXT_SUBTITLES
 from .reader import codec_name
 
-# the text codecs this reads, and those it writes in the order tried (each container holds at most one)
-TEXT_IN = TEXT_SUBTITLES
+# the text codecs this writes (it reads TEXT_SUBTITLES), in the order tried: each container holds at most one
 TEXT_OUT = ("mov_text", "subrip", "webvtt")
 # FFmpeg's text subtitle encoders parse an ASS header for their defaults (mov_text's sample description)
 ASS_HEADER = (
@@ -84,10 +83,13 @@ class Cues:
             if duration is not None and duration <= 0:
                 return []
         self._close_open(start)
-        out = self._emit(start) if self.merge else []
+        if self.merge:
+            out = self._emit(start)
+            self.pending.append([start, start + duration if duration else None, text])
+            return out
         self.pending.append([start, start + duration if duration else None, text])
         # a cue that keeps its own time goes out at once: held back, Matroska would get it after later clusters
-        return out if self.merge else self._emit(start)
+        return self._emit(start)
 
     def advance(self, now: int) -> list[tuple[int, int, str]]:
         """Give back the samples final by this time: a cue without a duration closes OPEN_CUE_MAX after it began
@@ -156,7 +158,7 @@ def add_text_stream(out: av.container.OutputContainer, codec: str) -> av.stream.
 def plan_text(format_name: str, codec: str, lead: object | None = None) -> str | None:
     """The first text codec this container holds subtitles of `codec` as (tried in memory with one packet and
     read back), or None. `lead` is the output's video for containers that need it first (a TrialVideo)."""
-    if codec not in TEXT_IN:
+    if codec not in TEXT_SUBTITLES:
         return None
     for target in TEXT_OUT:
         buf = io.BytesIO()

@@ -20,7 +20,7 @@ from ..colour import OutputPlanes, info_spec, sws_args
 from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
 from .encoders import MXF, TrialVideo, codes_fields, configure, lost_in_container, output_tags, plan_video, reads_back
-from .layout import Layout, OtherStream
+from .layout import TEXT_SUBTITLES, Layout, OtherStream
 from .reader import YUVJ, codec_name, planes_frame, work_format
 from .subtitles import Cues, add_text_stream, packet_of, plan_text, text_of
 
@@ -287,6 +287,7 @@ class VideoWriter:
             log.warning("container tags %s cannot be stored in %s; dropped", ", ".join(sorted(dropped)), fmt)
         self.copy: dict[int, av.stream.Stream] = {}
         self.texts: dict[int, tuple[str, str, Cues]] = {}  # subtitles whose words are carried: from, to, cues
+        self._text_targets: dict[str, str | None] = {}
         self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
         self._audio_next: dict[int, int] = {}  # each transcoded stream's next sample number
         self._last_pts: int | None = None  # the last video pts, where the encoder's time base is not the input's
@@ -297,6 +298,7 @@ class VideoWriter:
         self._moved: Fraction | None = None
         self._video_start = Fraction(0)  # the first frame's time in the output (seconds)
         self._previous: av.VideoFrame | None = None  # the last frame encoded (MXF repeats it over a gap)
+        self._dropped = 0  # frames that fell between two ticks of the encoder's grid
         self._video_end: Fraction | None = None  # where the last frame written ends, on the reader's clock
         self._frame_ticks = round(1 / (info.rate * info.time_base)) if info.rate and info.time_base else 0
         self._phase = Fraction(0)  # of the encoder's grid against the first frame's time, in its ticks
@@ -381,7 +383,11 @@ class VideoWriter:
             o.disposition = self._disposition(s)
             self.copy[s.index] = o
             return
-        text = plan_text(fmt, s.codec, lead) if s.kind == "subtitle" else None
+        text = None
+        if s.kind == "subtitle" and s.codec in TEXT_SUBTITLES:
+            if fmt not in self._text_targets:  # the same for every text track: tried once
+                self._text_targets[fmt] = plan_text(fmt, s.codec, lead)
+            text = self._text_targets[fmt]
         if text is not None:
             o = add_text_stream(self.out, text)
             o.metadata.update(_kept_tags(src.metadata))
@@ -416,7 +422,7 @@ class VideoWriter:
             self._write(planes, pts)
 
     def _write(self, planes: tuple[np.ndarray, ...], pts: int | None) -> None:
-        if pts is not None:  # on the reader's clock, as the cues of converted subtitles are
+        if pts is not None and self.texts:  # on the reader's clock, as the cues of converted subtitles are
             self._video_end = (pts + self._frame_ticks) * self.info.time_base
         same = YUVJ.get(self.pix_fmt, self.pix_fmt) == self.work_fmt  # a yuvj twin has the same planes
         frame = planes_frame(planes, self.pix_fmt if same else self.work_fmt)
@@ -437,13 +443,15 @@ class VideoWriter:
             if self._moved is None:
                 self._phase = (round(exact) if avi else math.ceil(exact)) - exact
             pts = round(exact + self._phase)
-            if self.format_name in MXF and self._last_pts is not None and self._fields is None:
-                # MXF counts frames, not time: a frame between two of its ticks is dropped and a gap is filled
-                # with the frame before, so the picture keeps the sound's clock (a phone's 29.99 fps written a
-                # frame a tick at 29.97 drifted 40 ms a minute)
+            if self._last_pts is not None and self._fields is None:
+                # a frame between two ticks of the encoder's grid is dropped rather than pushed on a tick (30.3 fps
+                # into MPEG-2 at 30 fell 0.6 s a minute behind its sound); MXF, which counts frames and keeps
+                # no times, also fills a gap with the frame before (a phone's 29.99 fps written a frame a tick at
+                # 29.97 drifted 40 ms a minute)
                 if pts <= self._last_pts:
+                    self._dropped += 1
                     return
-                for tick in range(self._last_pts + 1, pts):
+                for tick in range(self._last_pts + 1, pts) if self.format_name in MXF else ():
                     self._previous.pts = tick
                     self.out.mux(self.video.encode(self._previous))
             pts = pts if self._last_pts is None else max(pts, self._last_pts + 1)
@@ -462,8 +470,9 @@ class VideoWriter:
         self.out.mux(self.video.encode(frame))
         self._previous = frame
         for idx, (_, target, cues) in self.texts.items():
-            for sample in cues.advance(int(self._video_end / cues.tb)):
-                self._mux_copy(idx, packet_of(target, sample, cues.tb))
+            if not cues.merge and self._video_end is not None:
+                for sample in cues.advance(int(self._video_end / cues.tb)):
+                    self._mux_copy(idx, packet_of(target, sample, cues.tb))
 
     def mux(self, packet: av.Packet) -> None:
         """Copy (or transcode) a packet of another stream."""
@@ -554,6 +563,10 @@ class VideoWriter:
 
     def finish(self) -> None:
         """Flush the encoders (closing the writer then writes the trailer)."""
+        if self._dropped and self.format_name not in MXF:  # MXF's warning came first
+            log.warning("%d frame%s fell between two ticks of %s's %.3f fps and %s dropped to keep time with the sound",
+                        self._dropped, "s" if self._dropped > 1 else "", self.codec, float(1 / self.encoding.time_base),
+                        "were" if self._dropped > 1 else "was")
         if self._moved is None:  # no frame was written: the other streams move only with the clock
             self._release(-self._rebase * self.info.time_base)
         self.out.mux(self.video.encode(None))
