@@ -444,11 +444,11 @@ class VideoWriter:
                 self._phase = (round(exact) if avi else math.ceil(exact)) - exact
             pts = round(exact + self._phase)
             if self._last_pts is not None and self._fields is None:
-                # a frame between two ticks of the encoder's grid is dropped rather than pushed on a tick (30.3 fps
-                # into MPEG-2 at 30 fell 0.6 s a minute behind its sound); MXF, which counts frames and keeps
-                # no times, also fills a gap with the frame before (a phone's 29.99 fps written a frame a tick at
-                # 29.97 drifted 40 ms a minute)
-                if pts <= self._last_pts:
+                # a frame that a tick on would put more than a tick late is dropped (pushing every frame that
+                # shares a tick on, 30.3 fps into MPEG-2 at 30 fell 0.6 s a minute behind its sound); MXF, which
+                # counts frames and keeps no times, also fills a gap with the frame before (a phone's 29.99 fps
+                # written a frame a tick at 29.97 drifted 40 ms a minute)
+                if pts <= self._last_pts and exact + self._phase < self._last_pts:
                     self._dropped += 1
                     return
                 for tick in range(self._last_pts + 1, pts) if self.format_name in MXF else ():
