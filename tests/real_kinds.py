@@ -303,11 +303,10 @@ def _add_video(c: Any, codec: str, size: tuple[int, int], rate: int, options: di
 
 def _h264_aac(path: Path, fmt: str, frames: int, size: tuple[int, int], options: dict[str, str], *,
               audio_extra: float = 0.0, audio_shift: Fraction = Fraction(0), start: Fraction = Fraction(0),
-              audio_rate: int = 48000) -> Path:
-    """H.264 + AAC at 25 fps in `fmt`, muxed in time order: the audio `audio_extra` seconds longer than the
+              audio_rate: int = 48000, rate: int = 25) -> Path:
+    """H.264 + AAC at `rate` fps in `fmt`, muxed in time order: the audio `audio_extra` seconds longer than the
     video and moved by `audio_shift`, every stream moved by `start`."""
     w, h = size
-    rate = 25
     with av.open(str(path), "w", format=fmt) as c:
         vs = _add_video(c, "libx264", size, rate, options)
         a = c.add_stream("aac", rate=audio_rate, layout="stereo")

@@ -193,13 +193,7 @@ def test_frames_between_two_ticks_of_mpeg2s_grid_are_dropped_not_pushed_late(tmp
     # a 31 fps clip into MPEG-2 (30 fps, the nearest rate it takes): every frame that shared a tick with the one
     # before was pushed one tick on, and the picture fell 0.13 s behind its sound in 4 s; now a frame is pushed
     # only while that keeps it within a tick of its time
-    src = tmp_path / "fast.mkv"
-    with av.open(str(src), "w") as c:
-        vs = kinds._add_video(c, "libx264", (64, 48), 31, {"preset": "ultrafast"})
-        a = c.add_stream("aac", rate=48000, layout="stereo")
-        video = kinds._encode(vs, kinds._pictures(range(124), 64, 48, Fraction(1, 31)))
-        for p in sorted(video + kinds._encode(a, kinds._tone(a, 4.0)), key=lambda q: float(q.dts * q.time_base)):
-            c.mux(p)
+    src = kinds._h264_aac(tmp_path / "fast.mkv", "matroska", 124, (64, 48), {"preset": "ultrafast"}, rate=31)
     r = sharpen(src, tmp_path / "out.ts", *LOUD, "--strength", "0", "--codec", "mpeg2video")
     assert r.returncode == 0, r.stderr
     assert "3 frames fell between two ticks of mpeg2video's 30.000 fps" in r.stderr, r.stderr
