@@ -342,6 +342,35 @@ def check_whole(src: Path, dst: Path, *, strength_zero: bool = False, start: flo
     return problems
 
 
+def _sound(path: Path, placed: bool, seconds: float) -> tuple[np.ndarray, int]:
+    """The first audio stream's first channel as a float array: each frame at its timestamp (`placed`) or
+    one after another from zero, as a container that keeps no time for sound plays it."""
+    with av.open(str(path)) as c:
+        a = c.streams.audio[0]
+        rate = a.codec_context.sample_rate
+        out, at = np.zeros(int(rate * seconds)), 0
+        for f in c.decode(a):
+            x = f.to_ndarray().astype(np.float64)
+            x = x[0] if f.format.is_planar else x.reshape(-1, f.layout.nb_channels)[:, 0]
+            if placed and f.pts is not None:
+                at = round(float(f.pts * f.time_base) * rate)
+            n = max(0, min(len(x), len(out) - at))
+            out[at : at + n] = x[:n]
+            at += len(x)
+    return out, rate
+
+
+def audio_lag(src: Path, dst: Path, *, dst_placed: bool = True, seconds: float = 4.0) -> float:
+    """Seconds by which dst's sound plays after src's (negative: before), by cross-correlation of their first
+    channels over the first `seconds`; dst_placed=False plays dst's frames one after another (AVI, MXF)."""
+    a, rate = _sound(Path(src), True, seconds)
+    b, _ = _sound(Path(dst), dst_placed, seconds)
+    n = 2 * len(a)
+    cc = np.fft.irfft(np.fft.rfft(b, n) * np.conj(np.fft.rfft(a, n)), n)
+    lag = int(np.argmax(cc))
+    return (lag - n if lag > n // 2 else lag) / rate
+
+
 def colour_shift(src: Path, dst: Path, *, start: float = 0.0, duration: float | None = None) -> float | None:
     """The largest per-channel mean colour shift between src (window) and dst, in 8-bit levels."""
     with av.open(str(src)) as c:

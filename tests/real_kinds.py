@@ -46,13 +46,16 @@ def _tag_colour(cc: Any, primaries: int, trc: int, space: int, rng: int) -> None
     cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = primaries, trc, space, rng
 
 
-def _tone(stream: av.AudioStream, seconds: float, freq: float = 440.0, start: int = 0) -> Iterator[av.AudioFrame]:
-    """Whole encoder-sized frames of a sine tone in the stream's sample format."""
+def _tone(stream: av.AudioStream, seconds: float, freq: float = 440.0, start: int = 0,
+          sweep: float = 0.0) -> Iterator[av.AudioFrame]:
+    """Whole encoder-sized frames of a sine tone in the stream's sample format, its pitch rising by `sweep` Hz
+    a second (a sweep finds its own time where a steady tone repeats every period)."""
     cc = stream.codec_context
     rate, fmt, layout = cc.sample_rate, cc.format, cc.layout
     step = cc.frame_size or 1024
     n = -(-int(rate * seconds) // step) * step
-    wave = 0.2 * np.sin(2 * np.pi * freq * np.arange(n) / rate)
+    t = np.arange(n) / rate
+    wave = 0.2 * np.sin(2 * np.pi * (freq * t + sweep * t * t / 2))
     tone = np.repeat(wave[None], layout.nb_channels, 0)
     dtype = {"s16": np.int16, "s32": np.int32, "flt": np.float32, "dbl": np.float64}[fmt.name.rstrip("p")]
     scale = {np.int16: 32767, np.int32: 2**31 - 1}.get(dtype, 1.0)
@@ -313,6 +316,22 @@ def _h264_aac(path: Path, fmt: str, frames: int, size: tuple[int, int], options:
         video = _encode(vs, _pictures(range(frames), w, h, Fraction(1, rate)))
         audio = _shift(_encode(a, _tone(a, frames / rate + audio_extra)), audio_shift)
         for p in sorted(_shift(video + audio, start), key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    return Path(path)
+
+
+def mp4_audio_gap_after_first(path: Path, frames: int = 40, gap: Fraction = Fraction(155, 1000), *,
+                              size: tuple[int, int] = (64, 48)) -> Path:
+    """H.264 + AAC (a rising sweep) in MP4 whose first audio packet says it lasts `gap` seconds longer than its
+    1,024 samples, as an Android phone wrote it: the sound after it starts that much later."""
+    w, h = size
+    with av.open(str(path), "w", format="mp4") as c:
+        vs = _add_video(c, "libx264", size, 25, {"preset": "ultrafast", "bf": "0"})
+        a = c.add_stream("aac", rate=48000, layout="stereo")
+        video = _encode(vs, _pictures(range(frames), w, h, Fraction(1, 25)))
+        audio = _encode(a, _tone(a, frames / 25, 300.0, sweep=2000.0))
+        audio = audio[:1] + _shift(audio[1:], gap)
+        for p in sorted(video + audio, key=lambda q: float(q.dts * q.time_base)):
             c.mux(p)
     return Path(path)
 

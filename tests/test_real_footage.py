@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import real_kinds as kinds
-from footage_check import check_whole, colour_shift
+from footage_check import audio_lag, check_whole, colour_shift
 from media_factory import packets as stream_packets
 from media_factory import video_frames
 from truesight_video.cli import main
@@ -786,6 +786,41 @@ def test_a_phone_mp4_into_avi_keeps_its_frame_rate(tmp_path):
         v = c.streams.video[0]
         assert v.average_rate == 30 and v.frames == 15
         assert len(list(c.decode(video=0))) == 15
+
+
+@pytest.mark.parametrize("codec", ["aac", "libopus"])  # copied, and transcoded (AVI holds no Opus)
+def test_sound_that_starts_after_the_picture_keeps_its_time_in_avi(tmp_path, codec):
+    # AVI keeps no time for sound, which plays from the file's start: AAC or Opus that began half a second after
+    # the picture played half a second early, copied or transcoded
+    w, h = 64, 48
+    src = tmp_path / "late.mkv"
+    with av.open(str(src), "w") as c:
+        vs = kinds._add_video(c, "libx264", (w, h), 25, {"preset": "ultrafast"})
+        a = c.add_stream(codec, rate=48000, layout="stereo")
+        video = kinds._encode(vs, kinds._pictures(range(50), w, h, Fraction(1, 25)))
+        audio = kinds._shift(kinds._encode(a, kinds._tone(a, 1.5, 300.0, sweep=2000.0)), Fraction(1, 2))
+        for p in sorted(video + audio, key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    r = sharpen(src, tmp_path / "out.avi", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    if codec == "aac":
+        assert "would play 479 ms early copied into avi" in r.stderr, r.stderr  # from AAC's priming, 21 ms before
+    # within AAC's 21 ms of priming, which AVI cannot mark
+    assert abs(audio_lag(src, tmp_path / "out.avi", dst_placed=False)) < 0.03
+
+
+def test_a_phone_s_first_aac_packet_with_a_long_duration_keeps_the_sound_in_time_in_avi(tmp_path):
+    # the real Android clip's first AAC packet says 8,471 samples and holds 1,024: copied into AVI, which
+    # plays sound one sample after another, everything after it played 155 ms early; now it is transcoded
+    src = kinds.mp4_audio_gap_after_first(tmp_path / "phone.mp4")
+    r = sharpen(src, tmp_path / "out.avi", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert "would play 155 ms early copied into avi" in r.stderr, r.stderr
+    assert abs(audio_lag(src, tmp_path / "out.avi", dst_placed=False)) < 0.03
+    r = sharpen(src, tmp_path / "out.mkv", *FAST, "--strength", "0")  # containers that keep times still copy
+    assert r.returncode == 0 and "transcoding" not in r.stderr, r.stderr
+    payloads = [[data for _, data in track] for track in stream_packets(src, "audio")]
+    assert payloads == [[data for _, data in track] for track in stream_packets(tmp_path / "out.mkv", "audio")]
 
 
 def test_broadcast_ts_starting_mid_gop_and_ending_corrupt(tmp_path):

@@ -88,3 +88,4 @@ class Layout:
     metadata: dict[str, str] = field(default_factory=dict)
     chapters: tuple[Any, ...] = ()
     begins: float = 0.0  # seconds, on the clock of the timestamps the reader hands, where the clip (or window) begins
+    window_start: float = 0.0  # seconds into the clip where a --start window begins (0: from the clip's start)

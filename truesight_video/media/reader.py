@@ -267,7 +267,7 @@ class VideoReader:
                 self.info = info
             # a --start window's timestamps are moved to begin at its first frame (see _offset)
             self.layout = Layout(video=info, others=others, metadata=metadata,
-                                 chapters=chapters, begins=0.0 if start else self.origin)
+                                 chapters=chapters, begins=0.0 if start else self.origin, window_start=start)
             self._step = self._frame_step(info)
         except BaseException:
             self.container.close()

@@ -35,6 +35,12 @@ ROTATING = MOV_FAMILY + ("matroska", "webm")
 # dropped it without a word)
 TIMECODE_KEPT = ("mov", "mp4", "matroska", "webm", "ogg", "ogv")
 FREE_CLOCK = ("mpegts", "mpeg", "vob", "dvd", "svcd", "vcd")  # MPEG-TS/PS: a clip may begin anywhere on the clock
+# containers that keep no time for sound: its samples play one after another from the file's start (AVI, whose
+# video keeps its time by counting frames) or from the first frame (MXF)
+UNTIMED_AUDIO = ("avi", *MXF)
+# how far a packet copy of audio may play off its time there before it is transcoded (padded or trimmed) instead:
+# under the 45 ms by which sound leading the picture becomes noticeable (ITU-R BT.1359), above AAC's priming
+COPY_DRIFT = 0.04
 # tags a muxer rewrites or that would be wrong after re-encoding (Matroska's per-stream statistics)
 STALE_TAGS = {"encoder", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics_writing_app",
               "_statistics_writing_date_utc", "_statistics_tags"}
@@ -109,6 +115,32 @@ def _first_packets(path: str, indices: list[int], each: int = 2, within: float =
     except (av.FFmpegError, OSError, IndexError, ValueError, UnicodeError):
         pass  # no samples: the header trial decides
     return got
+
+
+def _copy_drift(path: str, index: int, begins: float, packets: int = 8) -> float:
+    """Seconds a packet copy of audio stream `index` would play early (negative: late) in a container that
+    keeps no time for sound, from its first packets: the offset of its first sample from `begins` or the gap
+    after a packet, whichever is larger (a phone's first AAC packet held 1,024 samples and said 8,471)."""
+    worst, end, seen = 0.0, None, 0
+    try:
+        with av.open(path, metadata_errors="ignore") as c:
+            s = c.streams[index]
+            rate = s.codec_context.sample_rate
+            for p in c.demux(s):
+                if p.pts is None or not p.size or not p.time_base or p.is_discard:
+                    continue  # what an edit list hides is dropped from the copy (all but AAC's priming)
+                t = float(p.pts * p.time_base)
+                off = t - (begins if end is None else end)
+                worst = off if abs(off) > abs(worst) else worst
+                # a packet the decoder holds back or skips (AAC's priming): the codec's frame, else the stated length
+                samples = sum(f.samples for f in s.codec_context.decode(p)) or s.codec_context.frame_size
+                end = t + (samples / rate if samples and rate else float((p.duration or 0) * p.time_base))
+                seen += 1
+                if seen >= packets:
+                    break
+    except (av.FFmpegError, OSError, IndexError, ValueError):
+        return 0.0  # unreadable here: the copy is tried as before
+    return worst
 
 
 # tried in order for audio a container cannot take as it is: the usual codec of the web and of the rest,
@@ -377,7 +409,14 @@ class VideoWriter:
         src = s.stream
         # MXF's header needs the video before any other stream
         lead = TrialVideo(self.encoding, self.info, self.width, self.height) if fmt in MXF else None
-        if can_copy(fmt, src, samples.get(s.index, []), lead):
+        copies, why = can_copy(fmt, src, samples.get(s.index, []), lead), f"cannot be copied into {fmt}"
+        # (into MXF the first frame, not the clip's start, would be the mark: only AVI's copies are checked)
+        if copies and s.kind == "audio" and fmt == "avi" and not self.layout.window_start:
+            drift = _copy_drift(self.info.path, s.index, self.layout.begins)
+            if abs(drift) > COPY_DRIFT:
+                copies, why = False, (f"would play {abs(drift) * 1000:.0f} ms {'early' if drift > 0 else 'late'} "
+                                      f"copied into {fmt}, which keeps no time for sound")
+        if copies:
             o = self.out.add_stream_from_template(src)
             o.metadata.update(_kept_tags(src.metadata))
             o.disposition = self._disposition(s)
@@ -407,9 +446,8 @@ class VideoWriter:
             o.disposition = self._disposition(s)
             self.transcode[s.index] = (src, o)
             rate = src.codec_context.sample_rate
-            log.warning("audio stream %d (%s, %s) cannot be copied into %s; transcoding to %s%s",
-                        s.index, s.label, s.codec or "?", fmt, enc.codec,
-                        f" at {enc.rate} Hz (from {rate})" if rate and enc.rate != rate else "")
+            log.warning("audio stream %d (%s, %s) %s; transcoding to %s%s", s.index, s.label, s.codec or "?", why,
+                        enc.codec, f" at {enc.rate} Hz (from {rate})" if rate and enc.rate != rate else "")
             return
         what = "cover art" if s.kind == "cover" else f"{s.kind} stream {s.index}"
         log.warning("%s (%s%s) cannot be stored in %s; dropped", what, s.label,
@@ -528,17 +566,19 @@ class VideoWriter:
         if frame is not None:
             t = frame.pts * frame.time_base if frame.pts is not None and frame.time_base else None
             due = round(((t or 0) + (self._moved or 0)) * frame.sample_rate)
+            untimed = self.format_name in UNTIMED_AUDIO
             if idx not in self._audio_next:
-                # MXF keeps no start time: its sound plays from the first frame, whatever came before (a DVB
-                # capture's sound began 0.8 s before its first decodable frame, and played 0.8 s early)
-                mxf = self.format_name in MXF
-                self._audio_next[idx] = round(self._video_start * frame.sample_rate) if mxf else due
+                # where sound keeps no start time it is padded or trimmed to start with the first frame (MXF: a DVB
+                # capture's sound began 0.8 s before its first decodable frame, and played 0.8 s early) or the
+                # file (AVI: sound that began half a second after the picture played that much early)
+                start = self._video_start if self.format_name in MXF else 0
+                self._audio_next[idx] = round(start * frame.sample_rate) if untimed else due
             late = due - self._audio_next[idx] if t is not None else 0
             if late > frame.sample_rate // 100:
                 # a phone's first AAC packet said 8,471 samples and held 1,024: run on, everything after it
                 # played 155 ms early
                 self._silence(idx, frame, late)
-            elif late < -(frame.sample_rate // 100) and self.format_name in MXF:
+            elif late < -(frame.sample_rate // 100) and untimed:
                 frame = _without_first(frame, -late)
                 if frame is None:
                     return
