@@ -788,25 +788,41 @@ def test_a_phone_mp4_into_avi_keeps_its_frame_rate(tmp_path):
         assert len(list(c.decode(video=0))) == 15
 
 
+def _late_sound_mkv(path: Path, codec: str, late: Fraction = Fraction(1, 2)) -> Path:
+    """Two seconds of H.264 in Matroska with sound (a rising sweep) that starts `late` seconds after the picture."""
+    w, h = 64, 48
+    with av.open(str(path), "w") as c:
+        vs = kinds._add_video(c, "libx264", (w, h), 25, {"preset": "ultrafast"})
+        a = c.add_stream(codec, rate=48000, layout="stereo")
+        video = kinds._encode(vs, kinds._pictures(range(50), w, h, Fraction(1, 25)))
+        audio = kinds._shift(kinds._encode(a, kinds._tone(a, 1.5, 300.0, sweep=2000.0)), late)
+        for p in sorted(video + audio, key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    return path
+
+
 @pytest.mark.parametrize("codec", ["aac", "libopus"])  # copied, and transcoded (AVI holds no Opus)
 def test_sound_that_starts_after_the_picture_keeps_its_time_in_avi(tmp_path, codec):
     # AVI keeps no time for sound, which plays from the file's start: AAC or Opus that began half a second after
     # the picture played half a second early, copied or transcoded
-    w, h = 64, 48
-    src = tmp_path / "late.mkv"
-    with av.open(str(src), "w") as c:
-        vs = kinds._add_video(c, "libx264", (w, h), 25, {"preset": "ultrafast"})
-        a = c.add_stream(codec, rate=48000, layout="stereo")
-        video = kinds._encode(vs, kinds._pictures(range(50), w, h, Fraction(1, 25)))
-        audio = kinds._shift(kinds._encode(a, kinds._tone(a, 1.5, 300.0, sweep=2000.0)), Fraction(1, 2))
-        for p in sorted(video + audio, key=lambda q: float(q.dts * q.time_base)):
-            c.mux(p)
+    src = _late_sound_mkv(tmp_path / "late.mkv", codec)
     r = sharpen(src, tmp_path / "out.avi", *LOUD, "--strength", "0")
     assert r.returncode == 0, r.stderr
     if codec == "aac":
         assert "would play 479 ms early copied into avi" in r.stderr, r.stderr  # from AAC's priming, 21 ms before
     # within AAC's 21 ms of priming, which AVI cannot mark
     assert abs(audio_lag(src, tmp_path / "out.avi", dst_placed=False)) < 0.03
+
+
+def test_a_window_that_begins_before_the_sound_keeps_its_time_in_avi(tmp_path):
+    src = _late_sound_mkv(tmp_path / "late.mkv", "aac")
+    r = sharpen(src, tmp_path / "out.avi", *LOUD, "--strength", "0", "--start", "0.2")
+    assert r.returncode == 0, r.stderr
+    assert "ms early copied into avi" in r.stderr, r.stderr
+    # the output starts 0.2 s into the input: its sound is 0.2 s ahead of the input's, no more
+    assert abs(audio_lag(src, tmp_path / "out.avi", dst_placed=False) + 0.2) < 0.03
+    r = sharpen(src, tmp_path / "in.avi", *LOUD, "--strength", "0", "--start", "0.6")  # a window inside the sound
+    assert r.returncode == 0 and "transcoding" not in r.stderr, r.stderr
 
 
 def test_a_phone_s_first_aac_packet_with_a_long_duration_keeps_the_sound_in_time_in_avi(tmp_path):

@@ -117,20 +117,25 @@ def _first_packets(path: str, indices: list[int], each: int = 2, within: float =
     return got
 
 
-def _copy_drift(path: str, index: int, begins: float, packets: int = 8) -> float:
+def _copy_drift(path: str, index: int, mark: float, window: bool = False, packets: int = 8) -> float:
     """Seconds a packet copy of audio stream `index` would play early (negative: late) in a container that
-    keeps no time for sound, from its first packets: the offset of its first sample from `begins` or the gap
-    after a packet, whichever is larger (a phone's first AAC packet held 1,024 samples and said 8,471)."""
+    keeps no time for sound, from its first packets (from `mark` on, in a window): the offset of its first
+    sample from `mark`, the time that starts the output, or the gap after a packet, whichever is larger (a
+    phone's first AAC packet held 1,024 samples and said 8,471)."""
     worst, end, seen = 0.0, None, 0
     try:
         with av.open(path, metadata_errors="ignore") as c:
             s = c.streams[index]
             rate = s.codec_context.sample_rate
+            if window:
+                c.seek(max(0, int((mark - 1) / av.time_base)))
             for p in c.demux(s):
                 if p.pts is None or not p.size or not p.time_base or p.is_discard:
                     continue  # what an edit list hides is dropped from the copy (all but AAC's priming)
                 t = float(p.pts * p.time_base)
-                off = t - (begins if end is None else end)
+                if window and t < mark - 1e-6:
+                    continue  # before the window: not copied
+                off = t - (mark if end is None else end)
                 worst = off if abs(off) > abs(worst) else worst
                 # a packet the decoder holds back or skips (AAC's priming): the codec's frame, else the stated length
                 samples = sum(f.samples for f in s.codec_context.decode(p)) or s.codec_context.frame_size
@@ -411,8 +416,10 @@ class VideoWriter:
         lead = TrialVideo(self.encoding, self.info, self.width, self.height) if fmt in MXF else None
         copies, why = can_copy(fmt, src, samples.get(s.index, []), lead), f"cannot be copied into {fmt}"
         # (into MXF the first frame, not the clip's start, would be the mark: only AVI's copies are checked)
-        if copies and s.kind == "audio" and fmt == "avi" and not self.layout.window_start:
-            drift = _copy_drift(self.info.path, s.index, self.layout.begins)
+        if copies and s.kind == "audio" and fmt == "avi":
+            start = self.layout.window_start  # a window's output starts there, on the file's clock after its origin
+            mark = self.info.origin + start if start else self.layout.begins
+            drift = _copy_drift(self.info.path, s.index, mark, window=bool(start))
             if abs(drift) > COPY_DRIFT:
                 copies, why = False, (f"would play {abs(drift) * 1000:.0f} ms {'early' if drift > 0 else 'late'} "
                                       f"copied into {fmt}, which keeps no time for sound")
