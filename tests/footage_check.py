@@ -354,8 +354,9 @@ def _sound(path: Path, placed: bool, seconds: float) -> tuple[np.ndarray, int]:
             x = x[0] if f.format.is_planar else x.reshape(-1, f.layout.nb_channels)[:, 0]
             if placed and f.pts is not None:
                 at = round(float(f.pts * f.time_base) * rate)
-            n = max(0, min(len(x), len(out) - at))
-            out[at : at + n] = x[:n]
+            skip = max(0, -at)  # samples before zero
+            n = max(0, min(len(x) - skip, len(out) - at - skip))
+            out[at + skip : at + skip + n] = x[skip : skip + n]
             at += len(x)
     return out, rate
 
@@ -364,7 +365,8 @@ def audio_lag(src: Path, dst: Path, *, dst_placed: bool = True, seconds: float =
     """Seconds by which dst's sound plays after src's (negative: before), by cross-correlation of their first
     channels over the first `seconds`; dst_placed=False plays dst's frames one after another (AVI, MXF)."""
     a, rate = _sound(Path(src), True, seconds)
-    b, _ = _sound(Path(dst), dst_placed, seconds)
+    b, dst_rate = _sound(Path(dst), dst_placed, seconds)
+    assert dst_rate == rate, f"{dst} resampled the sound ({rate} -> {dst_rate} Hz): no lag to compare"
     n = 2 * len(a)
     cc = np.fft.irfft(np.fft.rfft(b, n) * np.conj(np.fft.rfft(a, n)), n)
     lag = int(np.argmax(cc))

@@ -306,15 +306,16 @@ def _add_video(c: Any, codec: str, size: tuple[int, int], rate: int, options: di
 
 def _h264_aac(path: Path, fmt: str, frames: int, size: tuple[int, int], options: dict[str, str], *,
               audio_extra: float = 0.0, audio_shift: Fraction = Fraction(0), start: Fraction = Fraction(0),
-              audio_rate: int = 48000, rate: int = 25) -> Path:
-    """H.264 + AAC at `rate` fps in `fmt`, muxed in time order: the audio `audio_extra` seconds longer than the
-    video and moved by `audio_shift`, every stream moved by `start`."""
+              audio_rate: int = 48000, rate: int = 25, sweep: float = 0.0) -> Path:
+    """H.264 + AAC at `rate` fps in `fmt`, muxed in time order: the audio (a tone rising by `sweep` Hz a second)
+    `audio_extra` seconds longer than the video and moved by `audio_shift`, every stream moved by `start`."""
     w, h = size
     with av.open(str(path), "w", format=fmt) as c:
         vs = _add_video(c, "libx264", size, rate, options)
         a = c.add_stream("aac", rate=audio_rate, layout="stereo")
         video = _encode(vs, _pictures(range(frames), w, h, Fraction(1, rate)))
-        audio = _shift(_encode(a, _tone(a, frames / rate + audio_extra)), audio_shift)
+        audio = _shift(_encode(a, _tone(a, frames / rate + audio_extra, 300.0 if sweep else 440.0, sweep=sweep)),
+                       audio_shift)
         for p in sorted(_shift(video + audio, start), key=lambda q: float(q.dts * q.time_base)):
             c.mux(p)
     return Path(path)
@@ -322,7 +323,7 @@ def _h264_aac(path: Path, fmt: str, frames: int, size: tuple[int, int], options:
 
 def mp4_audio_gap_after_first(path: Path, frames: int = 40, gap: Fraction = Fraction(155, 1000), *,
                               size: tuple[int, int] = (64, 48)) -> Path:
-    """H.264 + AAC (a rising sweep) in MP4 whose first audio packet says it lasts `gap` seconds longer than its
+    """H.264 + AAC (a rising sweep) in MP4 whose first packet of sound says it lasts `gap` seconds longer than its
     1,024 samples, as an Android phone wrote it: the sound after it starts that much later."""
     w, h = size
     with av.open(str(path), "w", format="mp4") as c:
@@ -330,7 +331,7 @@ def mp4_audio_gap_after_first(path: Path, frames: int = 40, gap: Fraction = Frac
         a = c.add_stream("aac", rate=48000, layout="stereo")
         video = _encode(vs, _pictures(range(frames), w, h, Fraction(1, 25)))
         audio = _encode(a, _tone(a, frames / 25, 300.0, sweep=2000.0))
-        audio = audio[:1] + _shift(audio[1:], gap)
+        audio = audio[:2] + _shift(audio[2:], gap)  # after the encoder's priming and the first packet of sound
         for p in sorted(video + audio, key=lambda q: float(q.dts * q.time_base)):
             c.mux(p)
     return Path(path)

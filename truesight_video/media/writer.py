@@ -9,7 +9,7 @@ import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import av
@@ -117,29 +117,39 @@ def _first_packets(path: str, indices: list[int], each: int = 2, within: float =
     return got
 
 
-def _copy_drift(path: str, index: int, mark: float, window: bool = False, packets: int = 8) -> float:
+def _copy_drift(path: str, index: int, mark: float, after: float | None = None, packets: int = 8,
+                within: float = 10.0) -> float:
     """Seconds a packet copy of audio stream `index` would play early (negative: late) in a container that
-    keeps no time for sound, from its first packets (from `mark` on, in a window): the offset of its first
-    sample from `mark`, the time that starts the output, or the gap after a packet, whichever is larger (a
-    phone's first AAC packet held 1,024 samples and said 8,471)."""
-    worst, end, seen = 0.0, None, 0
+    keeps no time for sound, where it plays from `mark` (seconds on the file's clock) one packet after another:
+    the largest offset, over its first packets (from `after` on, in a window), of a packet's time from where
+    the packets before it end (a phone's first AAC packet held 1,024 samples and said 8,471)."""
+    worst, played, seen, held = 0.0, 0.0, 0, None
     try:
         with av.open(path, metadata_errors="ignore") as c:
-            s = c.streams[index]
-            rate = s.codec_context.sample_rate
-            if window:
-                c.seek(max(0, int((mark - 1) / av.time_base)))
-            for p in c.demux(s):
-                if p.pts is None or not p.size or not p.time_base or p.is_discard:
-                    continue  # what an edit list hides is dropped from the copy (all but AAC's priming)
-                t = float(p.pts * p.time_base)
-                if window and t < mark - 1e-6:
-                    continue  # before the window: not copied
-                off = t - (mark if end is None else end)
-                worst = off if abs(off) > abs(worst) else worst
-                # a packet the decoder holds back or skips (AAC's priming): the codec's frame, else the stated length
-                samples = sum(f.samples for f in s.codec_context.decode(p)) or s.codec_context.frame_size
-                end = t + (samples / rate if samples and rate else float((p.duration or 0) * p.time_base))
+            cc = c.streams[index].codec_context
+            if after is not None:
+                c.seek(max(0, int((after - 1) * av.time_base)))
+            for p in c.demux():
+                at = p.pts if p.pts is not None else p.dts
+                t = float(at * p.time_base) if at is not None and p.time_base else None
+                if t is not None and t > (mark if after is None else after) + within:
+                    break  # nothing (timed) of this track near the start: the copy is tried as before
+                if p.stream.index != index or t is None or not p.size or (after is not None and t < after - 1e-6):
+                    continue
+                if p.is_discard:  # hidden by an edit list: the copy keeps only the last (AAC's priming)
+                    held = None if after is not None else (t, p)
+                    continue
+                for t, p in (held, (t, p)) if held else ((t, p),):
+                    off = t - mark - played
+                    worst = off if abs(off) > abs(worst) else worst
+                    try:
+                        decoded = sum(f.samples for f in cc.decode(p))
+                    except av.FFmpegError:
+                        decoded = 0
+                    # a player plays each packet whole, samples the decoder was told to skip (priming) too
+                    n = max(cc.frame_size or 0, decoded)
+                    played += n / cc.sample_rate if n and cc.sample_rate else float((p.duration or 0) * p.time_base)
+                held = None
                 seen += 1
                 if seen >= packets:
                     break
@@ -162,6 +172,7 @@ class AudioEncoding:
     rate: int
     layout: str
     sample_fmt: str
+    priming: int = 0  # samples the encoder puts before the first one it is given (AAC: 1,024)
 
 
 def _audio_encoding(codec: str, channels: int, rate: int) -> AudioEncoding | None:
@@ -198,9 +209,12 @@ def plan_audio(format_name: str, channels: int, rate: int, lead: TrialVideo | No
                     for plane in silence.planes:
                         np.frombuffer(plane, np.uint8)[:] = 0
                     silence.sample_rate, silence.pts = enc.rate, 0
-                    packets = (lead.packets(vs) if lead else []) + o.encode(silence) + o.encode(None)
-                    if reads_back(buf, out, packets, "audio", codec):
-                        return enc
+                    sound = o.encode(silence) + o.encode(None)
+                    # the encoder stamps its priming before the first sample it was given
+                    starts = [q.pts * q.time_base for q in sound if q.pts is not None and q.time_base]
+                    priming = max(0, round(-min(starts) * enc.rate)) if starts else 0
+                    if reads_back(buf, out, (lead.packets(vs) if lead else []) + sound, "audio", codec):
+                        return replace(enc, priming=priming)
             except (av.FFmpegError, ValueError, TypeError, NotImplementedError, av.codec.codec.UnknownCodecError):
                 continue
     return None
@@ -327,6 +341,7 @@ class VideoWriter:
         self._text_targets: dict[str, str | None] = {}
         self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
         self._audio_next: dict[int, int] = {}  # each transcoded stream's next sample number
+        self._priming: dict[int, Fraction] = {}  # each transcoded stream's encoder priming, in seconds
         self._last_pts: int | None = None  # the last video pts, where the encoder's time base is not the input's
         self._hidden: dict[int, av.Packet] = {}  # per copied stream, the last packet an edit list hides
         # seconds every stream moves: back with the clock (below), and on with the video where the encoder's
@@ -417,9 +432,10 @@ class VideoWriter:
         copies, why = can_copy(fmt, src, samples.get(s.index, []), lead), f"cannot be copied into {fmt}"
         # (into MXF the first frame, not the clip's start, would be the mark: only AVI's copies are checked)
         if copies and s.kind == "audio" and fmt == "avi":
-            start = self.layout.window_start  # a window's output starts there, on the file's clock after its origin
-            mark = self.info.origin + start if start else self.layout.begins
-            drift = _copy_drift(self.info.path, s.index, mark, window=bool(start))
+            # the output starts at a window's first frame, else where every stream was moved back to
+            start = self.layout.window_start
+            drift = (_copy_drift(self.info.path, s.index, self.layout.window_shift, after=self.info.origin + start)
+                     if start else _copy_drift(self.info.path, s.index, float(self._rebase * self.info.time_base)))
             if abs(drift) > COPY_DRIFT:
                 copies, why = False, (f"would play {abs(drift) * 1000:.0f} ms {'early' if drift > 0 else 'late'} "
                                       f"copied into {fmt}, which keeps no time for sound")
@@ -452,6 +468,7 @@ class VideoWriter:
             o.metadata.update(_kept_tags(src.metadata))
             o.disposition = self._disposition(s)
             self.transcode[s.index] = (src, o)
+            self._priming[s.index] = Fraction(enc.priming, enc.rate)
             rate = src.codec_context.sample_rate
             log.warning("audio stream %d (%s, %s) %s; transcoding to %s%s", s.index, s.label, s.codec or "?", why,
                         enc.codec, f" at {enc.rate} Hz (from {rate})" if rate and enc.rate != rate else "")
@@ -577,8 +594,9 @@ class VideoWriter:
             if idx not in self._audio_next:
                 # where sound keeps no start time it is padded or trimmed to start with the first frame (MXF: a DVB
                 # capture's sound began 0.8 s before its first decodable frame, and played 0.8 s early) or the
-                # file (AVI: sound that began half a second after the picture played that much early)
-                start = self._video_start if self.format_name in MXF else 0
+                # file (AVI: sound that began half a second after the picture played that much early), the
+                # encoder's priming included (AVI cannot mark it: AAC at 8 kHz played 128 ms late)
+                start = (self._video_start if self.format_name in MXF else 0) + self._priming.get(idx, 0)
                 self._audio_next[idx] = round(start * frame.sample_rate) if untimed else due
             late = due - self._audio_next[idx] if t is not None else 0
             if late > frame.sample_rate // 100:
