@@ -89,4 +89,4 @@ class Layout:
     chapters: tuple[Any, ...] = ()
     begins: float = 0.0  # seconds, on the clock of the timestamps the reader hands, where the clip (or window) begins
     window_start: float = 0.0  # seconds into the clip where a --start window begins (0: from the clip's start)
-    window_shift: float = 0.0  # seconds every timestamp of a window is moved back by: its first frame's, on the file's clock
+    first_frame: float = 0.0  # the first frame's time on the file's clock, seconds (a window's times are moved back by it)

@@ -268,7 +268,7 @@ class VideoReader:
             # a --start window's timestamps are moved to begin at its first frame (see _offset)
             self.layout = Layout(video=info, others=others, metadata=metadata,
                                  chapters=chapters, begins=0.0 if start else self.origin, window_start=start,
-                                 window_shift=float(self._first_pts * self.stream.time_base) if start else 0.0)
+                                 first_frame=float(self._first_pts * self.stream.time_base))
             self._step = self._frame_step(info)
         except BaseException:
             self.container.close()

@@ -430,12 +430,12 @@ class VideoWriter:
         # MXF's header needs the video before any other stream
         lead = TrialVideo(self.encoding, self.info, self.width, self.height) if fmt in MXF else None
         copies, why = can_copy(fmt, src, samples.get(s.index, []), lead), f"cannot be copied into {fmt}"
-        # (into MXF the first frame, not the clip's start, would be the mark: only AVI's copies are checked)
+        # (FFmpeg's MXF takes no copied sound, only transcoded PCM, which is trimmed to the first frame)
         if copies and s.kind == "audio" and fmt == "avi":
-            # the output starts at a window's first frame, else where every stream was moved back to
+            # a window's output starts at its first frame, a clip's where every stream was moved back to
             start = self.layout.window_start
-            drift = (_copy_drift(self.info.path, s.index, self.layout.window_shift, after=self.info.origin + start)
-                     if start else _copy_drift(self.info.path, s.index, float(self._rebase * self.info.time_base)))
+            mark = self.layout.first_frame if start else float(self._rebase * self.info.time_base)
+            drift = _copy_drift(self.info.path, s.index, mark, after=self.info.origin + start if start else None)
             if abs(drift) > COPY_DRIFT:
                 copies, why = False, (f"would play {abs(drift) * 1000:.0f} ms {'early' if drift > 0 else 'late'} "
                                       f"copied into {fmt}, which keeps no time for sound")
