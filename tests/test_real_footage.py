@@ -223,6 +223,29 @@ def test_mxf_sound_starts_with_the_picture(tmp_path):
     assert np.abs(sound[:9600]).mean() > 1000  # the tone from the first frame on, not 0.5 s of silence
 
 
+def test_24_bit_pcm_into_mxf_keeps_its_24_bits(tmp_path):
+    # MXF takes PCM alone, which was always written at 16 bits: a camera's 24-bit sound lost its low byte
+    src = tmp_path / "cam.mov"
+    with av.open(str(src), "w") as c:
+        vs = kinds._add_video(c, "libx264", (64, 48), 25, {"preset": "ultrafast", "bf": "0"})
+        a = c.add_stream("pcm_s24le", rate=48000, layout="stereo")
+        video = kinds._encode(vs, kinds._pictures(range(25), 64, 48, Fraction(1, 25)))
+        sound = kinds._encode(a, kinds._tone(a, 1.0, 300.0, sweep=2000.0))
+        for p in sorted(video + sound, key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    r = sharpen(src, tmp_path / "out.mxf", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert "transcoding to pcm_s24le" in r.stderr, r.stderr
+
+    def samples(path: Path) -> np.ndarray:
+        with av.open(str(path)) as c:
+            return np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+
+    a, b = samples(src), samples(tmp_path / "out.mxf")
+    assert b.dtype == np.int32 and len(b) >= 0.9 * len(a)
+    assert np.array_equal(a[: len(b)], b[: len(a)]) and np.any(b & 0xFF00)  # every bit, the low byte too
+
+
 def test_xvid_avi_with_b_frames(tmp_path):
     src = kinds.xvid_avi_bframes(tmp_path / "old.avi")
     assert whole(src, tmp_path / "out.avi") == []

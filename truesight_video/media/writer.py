@@ -183,15 +183,18 @@ def _audio_encoding(codec: str, channels: int, rate: int) -> AudioEncoding | Non
     if rates and rate not in rates:
         rate = 48000 if 48000 in rates else max(rates)
     formats = [f.name for f in enc.audio_formats or ()]
-    fmt = next((f for f in ("fltp", "flt", "s16p", "s16") if f in formats), None)
+    fmt = next((f for f in ("fltp", "flt", "s16p", "s16", "s32") if f in formats), None)
     return AudioEncoding(codec, rate, NAMED_LAYOUTS.get(channels, "stereo"), fmt) if fmt else None
 
 
-def plan_audio(format_name: str, channels: int, rate: int, lead: TrialVideo | None = None) -> AudioEncoding | None:
+def plan_audio(format_name: str, channels: int, rate: int, lead: TrialVideo | None = None,
+               deep: bool = False) -> AudioEncoding | None:
     """The first audio encoding this container takes such audio in (tried in memory, beside the output's
     video where the container needs one: opened, fed a frame of silence and read back), at the input's rate
-    or else at 48 kHz (all MXF takes), or None."""
-    codecs = dict.fromkeys(("libopus" if format_name == "webm" else "aac", *AUDIO_ENCODERS))
+    or else at 48 kHz (all MXF takes), or None; `deep`: lossless sound of more than 16 bits, kept at 24 bits
+    where PCM is what the container takes."""
+    ours = AUDIO_ENCODERS[:-1] + ("pcm_s24le",) + AUDIO_ENCODERS[-1:] if deep else AUDIO_ENCODERS
+    codecs = dict.fromkeys(("libopus" if format_name == "webm" else "aac", *ours))
     for want in dict.fromkeys((rate, 48000)):
         for codec in codecs:
             try:
@@ -461,7 +464,11 @@ class VideoWriter:
             return
         enc = None
         if s.kind == "audio":
-            enc = plan_audio(fmt, src.codec_context.layout.nb_channels, src.codec_context.sample_rate, lead)
+            cc = src.codec_context
+            # a camera's 24-bit PCM into MXF (which takes PCM alone) was cut to 16 bits
+            deep = (cc.name.startswith("pcm_") or cc.name in ("flac", "alac")) and cc.format is not None \
+                and cc.format.bits > 16
+            enc = plan_audio(fmt, cc.layout.nb_channels, cc.sample_rate, lead, deep)
         if enc is not None:
             o = self.out.add_stream(enc.codec, rate=enc.rate)
             o.layout, o.format = enc.layout, enc.sample_fmt
