@@ -223,27 +223,52 @@ def test_mxf_sound_starts_with_the_picture(tmp_path):
     assert np.abs(sound[:9600]).mean() > 1000  # the tone from the first frame on, not 0.5 s of silence
 
 
-def test_24_bit_pcm_into_mxf_keeps_its_24_bits(tmp_path):
-    # MXF takes PCM alone, which was always written at 16 bits: a camera's 24-bit sound lost its low byte
-    src = tmp_path / "cam.mov"
-    with av.open(str(src), "w") as c:
+def _with_sound(path: Path, fmt: str, codec: str, sample_fmt: str | None = None) -> Path:
+    """A second of H.264 with sound (a rising sweep) in this codec and sample format."""
+    with av.open(str(path), "w", format=fmt) as c:
         vs = kinds._add_video(c, "libx264", (64, 48), 25, {"preset": "ultrafast", "bf": "0"})
-        a = c.add_stream("pcm_s24le", rate=48000, layout="stereo")
+        a = c.add_stream(codec, rate=48000, layout="stereo")
+        if sample_fmt:
+            a.format = sample_fmt
         video = kinds._encode(vs, kinds._pictures(range(25), 64, 48, Fraction(1, 25)))
         sound = kinds._encode(a, kinds._tone(a, 1.0, 300.0, sweep=2000.0))
         for p in sorted(video + sound, key=lambda q: float(q.dts * q.time_base)):
             c.mux(p)
+    return path
+
+
+def _samples(path: Path) -> np.ndarray:
+    """Every sample of the first audio stream, channels interleaved."""
+    with av.open(str(path)) as c:
+        frames = [f.to_ndarray() for f in c.decode(audio=0)]
+    return np.concatenate([x.T.reshape(-1) if x.shape[0] > 1 else x.reshape(-1) for x in frames])
+
+
+@pytest.mark.parametrize("fmt, codec, sample_fmt, kept", [("mov", "pcm_s24le", None, "pcm_s24le"),
+                                                          ("matroska", "flac", "s32", "pcm_s24le"),
+                                                          ("mov", "alac", "s32p", "pcm_s24le"),
+                                                          ("mov", "pcm_s16le", None, "pcm_s16le")])
+def test_24_bit_sound_into_mxf_keeps_its_24_bits(tmp_path, fmt, codec, sample_fmt, kept):
+    # MXF takes PCM alone, which was always written at 16 bits: a camera's 24-bit sound lost its low byte
+    src = _with_sound(tmp_path / f"cam.{'mkv' if fmt == 'matroska' else fmt}", fmt, codec, sample_fmt)
     r = sharpen(src, tmp_path / "out.mxf", *LOUD, "--strength", "0")
     assert r.returncode == 0, r.stderr
-    assert "transcoding to pcm_s24le" in r.stderr, r.stderr
+    assert f"transcoding to {kept}" in r.stderr, r.stderr
+    a, b = _samples(src), _samples(tmp_path / "out.mxf")
+    assert len(b) >= 0.9 * len(a) and np.array_equal(a[: len(b)], b[: len(a)])  # every bit
+    assert b.dtype == (np.int32 if kept == "pcm_s24le" else np.int16)
 
-    def samples(path: Path) -> np.ndarray:
-        with av.open(str(path)) as c:
-            return np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
 
-    a, b = samples(src), samples(tmp_path / "out.mxf")
-    assert b.dtype == np.int32 and len(b) >= 0.9 * len(a)
-    assert np.array_equal(a[: len(b)], b[: len(a)]) and np.any(b & 0xFF00)  # every bit, the low byte too
+@pytest.mark.parametrize("fmt, codec", [("mov", "pcm_s16le"), ("mov", "pcm_s24le"), ("matroska", "flac")])
+def test_pcm_or_flac_into_ts_is_transcoded_not_lost(tmp_path, fmt, codec):
+    # FFmpeg's MPEG-TS muxer took them and wrote private data that reads back as a data stream: silent output
+    src = _with_sound(tmp_path / f"cam.{'mkv' if fmt == 'matroska' else fmt}", fmt, codec)
+    r = sharpen(src, tmp_path / "out.ts", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert "cannot be copied into mpegts; transcoding to aac" in r.stderr, r.stderr
+    with av.open(str(tmp_path / "out.ts")) as c:
+        assert [(s.type, s.codec_context.name) for s in c.streams] == [("video", "h264"), ("audio", "aac")]
+        assert sum(f.samples for f in c.decode(audio=0)) >= 0.9 * 48000
 
 
 def test_xvid_avi_with_b_frames(tmp_path):

@@ -34,6 +34,8 @@ ROTATING = MOV_FAMILY + ("matroska", "webm")
 # where the video's timecode tag lives on (MP4/MOV rebuild their track from it; .avi, .ts, .mpg, .flv and .3gp
 # dropped it without a word)
 TIMECODE_KEPT = ("mov", "mp4", "matroska", "webm", "ogg", "ogv")
+# the sound MPEG-TS marks as sound (FFmpeg's muxer writes every other codec as private data, read back as data)
+TS_AUDIO = {"mp2", "mp3", "mp3float", "aac", "aac_latm", "ac3", "eac3", "dts", "dca", "truehd", "opus", "libopus", "s302m"}
 FREE_CLOCK = ("mpegts", "mpeg", "vob", "dvd", "svcd", "vcd")  # MPEG-TS/PS: a clip may begin anywhere on the clock
 # containers that keep no time for sound: its samples play one after another from the file's start (AVI, whose
 # video keeps its time by counting frames) or from the first frame (MXF)
@@ -61,6 +63,8 @@ def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet
     name = stream.codec_context.name if getattr(stream, "codec_context", None) else ""
     if format_name in MOV_FAMILY and format_name != "mov" and name.startswith("pcm_"):
         return False  # the header is accepted, but FFmpeg's mp4 trailer then fails on copied PCM (MOV holds it)
+    if format_name == "mpegts" and stream.type == "audio" and name not in TS_AUDIO:
+        return False  # the muxer takes any codec, but writes these as private data: PCM and FLAC read back as data
     if format_name == "webm" and stream.type == "attachment":
         return False  # WebM's muxer accepts an attachment (a subtitle font) and leaves it out of the file
     buf = io.BytesIO()
@@ -207,12 +211,16 @@ def plan_audio(format_name: str, channels: int, rate: int, lead: TrialVideo | No
                     o = out.add_stream(codec, rate=enc.rate)
                     o.layout, o.format = enc.layout, enc.sample_fmt
                     out.start_encoding()
-                    silence = av.AudioFrame(format=enc.sample_fmt, layout=enc.layout,
-                                            samples=o.codec_context.frame_size or 1024)
-                    for plane in silence.planes:
-                        np.frombuffer(plane, np.uint8)[:] = 0
-                    silence.sample_rate, silence.pts = enc.rate, 0
-                    sound = o.encode(silence) + o.encode(None)
+                    step = o.codec_context.frame_size or 1024
+                    sound = []
+                    # eight frames: MPEG-TS's reader took fewer AAC frames for MP2 (and Opus was chosen for .ts)
+                    for k in range(8):
+                        silence = av.AudioFrame(format=enc.sample_fmt, layout=enc.layout, samples=step)
+                        for plane in silence.planes:
+                            np.frombuffer(plane, np.uint8)[:] = 0
+                        silence.sample_rate, silence.pts = enc.rate, k * step
+                        sound += o.encode(silence)
+                    sound += o.encode(None)
                     # the encoder stamps its priming before the first sample it was given
                     starts = [q.pts * q.time_base for q in sound if q.pts is not None and q.time_base]
                     priming = max(0, round(-min(starts) * enc.rate)) if starts else 0
@@ -465,9 +473,8 @@ class VideoWriter:
         enc = None
         if s.kind == "audio":
             cc = src.codec_context
-            # a camera's 24-bit PCM into MXF (which takes PCM alone) was cut to 16 bits
-            deep = (cc.name.startswith("pcm_") or cc.name in ("flac", "alac")) and cc.format is not None \
-                and cc.format.bits > 16
+            # a camera's 24-bit PCM (or FLAC, ALAC, SMPTE 302M) into MXF, which takes PCM alone, was cut to 16 bits
+            deep = cc.codec is not None and cc.codec.lossless and cc.format is not None and cc.format.bits > 16
             enc = plan_audio(fmt, cc.layout.nb_channels, cc.sample_rate, lead, deep)
         if enc is not None:
             o = self.out.add_stream(enc.codec, rate=enc.rate)
