@@ -57,10 +57,12 @@ def _tone(stream: av.AudioStream, seconds: float, freq: float = 440.0, start: in
     t = np.arange(n) / rate
     wave = 0.2 * np.sin(2 * np.pi * (freq * t + sweep * t * t / 2))
     tone = np.repeat(wave[None], layout.nb_channels, 0)
-    dtype = {"s16": np.int16, "s32": np.int32, "flt": np.float32, "dbl": np.float64}[fmt.name.rstrip("p")]
-    scale = {np.int16: 32767, np.int32: 2**31 - 1}.get(dtype, 1.0)
+    dtypes = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "flt": np.float32, "dbl": np.float64}
+    dtype = dtypes[fmt.name.rstrip("p")]
+    scale = {np.uint8: 127, np.int16: 32767, np.int32: 2**31 - 1}.get(dtype, 1.0)
+    zero = 128 if dtype is np.uint8 else 0
     for s0 in range(0, n, step):
-        chunk = (tone[:, s0 : s0 + step] * scale).astype(dtype)
+        chunk = (tone[:, s0 : s0 + step] * scale + zero).astype(dtype)
         data = chunk if fmt.is_planar else chunk.T.reshape(1, -1)
         f = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=fmt.name, layout=layout.name)
         f.sample_rate, f.pts, f.time_base = rate, start + s0, Fraction(1, rate)

@@ -259,6 +259,31 @@ def test_24_bit_sound_into_mxf_keeps_its_24_bits(tmp_path, fmt, codec, sample_fm
     assert b.dtype == (np.int32 if kept == "pcm_s24le" else np.int16)
 
 
+@pytest.mark.parametrize("fmt, ext, vcodec, acodec, rate, layout, out", [
+    ("matroska", "mkv", "libx264", "pcm_s16le", 44100, "stereo", ".flv"),  # FFmpeg's flv muxer aborted the process
+    ("avi", "avi", "mpeg4", "pcm_u8", 11025, "mono", ".flv"),
+    ("asf", "asf", "wmv2", "wmav2", 44100, "stereo", ".nut"),  # copied into NUT, which loses what WMA needs to open
+    ("avi", "avi", "mpeg4", "adpcm_ima_wav", 22050, "mono", ".nut"),
+])
+def test_sound_a_container_would_crash_on_or_lose_is_transcoded(tmp_path, fmt, ext, vcodec, acodec, rate, layout,
+                                                                out):
+    src = tmp_path / f"in.{ext}"
+    with av.open(str(src), "w", format=fmt) as c:
+        vs = kinds._add_video(c, vcodec, (64, 48), 25, {})
+        a = c.add_stream(acodec, rate=rate, layout=layout)
+        if acodec == "wmav2":
+            a.codec_context.bit_rate = 128000
+        packets = kinds._encode(vs, kinds._pictures(range(25), 64, 48, Fraction(1, 25)))
+        packets += kinds._encode(a, kinds._tone(a, 1.0))
+        for p in sorted(packets, key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    r = sharpen(src, tmp_path / f"out{out}", *LOUD, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert "transcoding to" in r.stderr, r.stderr
+    with av.open(str(tmp_path / f"out{out}")) as c:
+        assert sum(f.samples for f in c.decode(audio=0)) >= 0.9 * rate
+
+
 @pytest.mark.parametrize("fmt, codec", [("mov", "pcm_s16le"), ("mov", "pcm_s24le"), ("matroska", "flac")])
 def test_pcm_or_flac_into_ts_is_transcoded_not_lost(tmp_path, fmt, codec):
     # FFmpeg's MPEG-TS muxer took them and wrote private data that reads back as a data stream: silent output

@@ -35,7 +35,10 @@ ROTATING = MOV_FAMILY + ("matroska", "webm")
 # dropped it without a word)
 TIMECODE_KEPT = ("mov", "mp4", "matroska", "webm", "ogg", "ogv")
 # the sound MPEG-TS marks as sound (FFmpeg's muxer writes every other codec as private data, read back as data)
-TS_AUDIO = {"mp2", "mp3", "mp3float", "aac", "aac_latm", "ac3", "eac3", "dts", "dca", "truehd", "opus", "libopus", "s302m"}
+TS_AUDIO = {"mp2", "mp3", "mp3float", "aac", "aac_latm", "ac3", "eac3", "dts", "dca", "truehd", "opus", "libopus",
+            "s302m"}
+FLV_FOURCC = {"aac", "mp3", "mp3float", "opus", "libopus", "flac", "ac3", "eac3"}  # what FLV names by FourCC
+NEEDS_BLOCK_ALIGN = {"wmav1", "wmav2", "wmapro", "adpcm_ima_wav"}
 FREE_CLOCK = ("mpegts", "mpeg", "vob", "dvd", "svcd", "vcd")  # MPEG-TS/PS: a clip may begin anywhere on the clock
 # containers that keep no time for sound: its samples play one after another from the file's start (AVI, whose
 # video keeps its time by counting frames) or from the first frame (MXF)
@@ -67,6 +70,13 @@ def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet
         return False  # the muxer takes any codec, but writes these as private data: PCM and FLAC read back as data
     if format_name == "webm" and stream.type == "attachment":
         return False  # WebM's muxer accepts an attachment (a subtitle font) and leaves it out of the file
+    if format_name == "flv" and stream.type == "audio" and name not in FLV_FOURCC \
+            and stream.codec_context.layout.name not in ("mono", "stereo"):
+        # FFmpeg's flv muxer aborts the process (an assertion, not an error) writing a multichannel header for a
+        # codec without a FourCC: PCM from AVI or Matroska (channels in no named order), any surround PCM
+        return False
+    if format_name == "nut" and name in NEEDS_BLOCK_ALIGN:
+        return False  # NUT keeps no block alignment, without which these decoders refuse to open: copied, silent
     buf = io.BytesIO()
     try:
         with av.open(buf, "w", format=format_name) as probe_out:
