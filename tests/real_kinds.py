@@ -323,6 +323,27 @@ def _h264_aac(path: Path, fmt: str, frames: int, size: tuple[int, int], options:
     return Path(path)
 
 
+def sound_clip(path: Path, fmt: str, acodec: str, *, vcodec: str = "libx264", rate: int = 48000,
+               layout: str = "stereo", sample_fmt: str | None = None, frames: int = 25, fps: int = 25,
+               seconds: float = 1.0, late: Fraction = Fraction(0), sweep: float = 2000.0,
+               bit_rate: int | None = None) -> Path:
+    """64x48 video with one sound stream (a tone rising by `sweep` Hz a second, `seconds` long, starting
+    `late` seconds after the picture) in this codec, sample format and container, muxed in time order."""
+    with av.open(str(path), "w", format=fmt) as c:
+        options = {"preset": "ultrafast", "bf": "0"} if vcodec == "libx264" else {}
+        vs = _add_video(c, vcodec, (64, 48), fps, options)
+        a = c.add_stream(acodec, rate=rate, layout=layout)
+        if sample_fmt:
+            a.format = sample_fmt
+        if bit_rate:
+            a.codec_context.bit_rate = bit_rate
+        video = _encode(vs, _pictures(range(frames), 64, 48, Fraction(1, fps)))
+        sound = _shift(_encode(a, _tone(a, seconds, 300.0 if sweep else 440.0, sweep=sweep)), late)
+        for p in sorted(video + sound, key=lambda q: float(q.dts * q.time_base)):
+            c.mux(p)
+    return Path(path)
+
+
 def mp4_audio_gap_after_first(path: Path, frames: int = 40, gap: Fraction = Fraction(155, 1000), *,
                               size: tuple[int, int] = (64, 48)) -> Path:
     """H.264 + AAC (a rising sweep) in MP4 whose first packet of sound says it lasts `gap` seconds longer than its

@@ -223,20 +223,6 @@ def test_mxf_sound_starts_with_the_picture(tmp_path):
     assert np.abs(sound[:9600]).mean() > 1000  # the tone from the first frame on, not 0.5 s of silence
 
 
-def _with_sound(path: Path, fmt: str, codec: str, sample_fmt: str | None = None) -> Path:
-    """A second of H.264 with sound (a rising sweep) in this codec and sample format."""
-    with av.open(str(path), "w", format=fmt) as c:
-        vs = kinds._add_video(c, "libx264", (64, 48), 25, {"preset": "ultrafast", "bf": "0"})
-        a = c.add_stream(codec, rate=48000, layout="stereo")
-        if sample_fmt:
-            a.format = sample_fmt
-        video = kinds._encode(vs, kinds._pictures(range(25), 64, 48, Fraction(1, 25)))
-        sound = kinds._encode(a, kinds._tone(a, 1.0, 300.0, sweep=2000.0))
-        for p in sorted(video + sound, key=lambda q: float(q.dts * q.time_base)):
-            c.mux(p)
-    return path
-
-
 def _samples(path: Path) -> np.ndarray:
     """Every sample of the first audio stream, channels interleaved."""
     with av.open(str(path)) as c:
@@ -250,7 +236,7 @@ def _samples(path: Path) -> np.ndarray:
                                                           ("mov", "pcm_s16le", None, "pcm_s16le")])
 def test_24_bit_sound_into_mxf_keeps_its_24_bits(tmp_path, fmt, codec, sample_fmt, kept):
     # MXF takes PCM alone, which was always written at 16 bits: a camera's 24-bit sound lost its low byte
-    src = _with_sound(tmp_path / f"cam.{'mkv' if fmt == 'matroska' else fmt}", fmt, codec, sample_fmt)
+    src = kinds.sound_clip(tmp_path / f"cam.{'mkv' if fmt == 'matroska' else fmt}", fmt, codec, sample_fmt=sample_fmt)
     r = sharpen(src, tmp_path / "out.mxf", *LOUD, "--strength", "0")
     assert r.returncode == 0, r.stderr
     assert f"transcoding to {kept}" in r.stderr, r.stderr
@@ -264,19 +250,12 @@ def test_24_bit_sound_into_mxf_keeps_its_24_bits(tmp_path, fmt, codec, sample_fm
     ("avi", "avi", "mpeg4", "pcm_u8", 11025, "mono", ".flv"),
     ("asf", "asf", "wmv2", "wmav2", 44100, "stereo", ".nut"),  # copied into NUT, which loses what WMA needs to open
     ("avi", "avi", "mpeg4", "adpcm_ima_wav", 22050, "mono", ".nut"),
+    ("avi", "avi", "mpeg4", "g726", 8000, "mono", ".nut"),  # and G.726's bits per sample
 ])
 def test_sound_a_container_would_crash_on_or_lose_is_transcoded(tmp_path, fmt, ext, vcodec, acodec, rate, layout,
                                                                 out):
-    src = tmp_path / f"in.{ext}"
-    with av.open(str(src), "w", format=fmt) as c:
-        vs = kinds._add_video(c, vcodec, (64, 48), 25, {})
-        a = c.add_stream(acodec, rate=rate, layout=layout)
-        if acodec == "wmav2":
-            a.codec_context.bit_rate = 128000
-        packets = kinds._encode(vs, kinds._pictures(range(25), 64, 48, Fraction(1, 25)))
-        packets += kinds._encode(a, kinds._tone(a, 1.0))
-        for p in sorted(packets, key=lambda q: float(q.dts * q.time_base)):
-            c.mux(p)
+    src = kinds.sound_clip(tmp_path / f"in.{ext}", fmt, acodec, vcodec=vcodec, rate=rate, layout=layout, sweep=0.0,
+                           bit_rate=128000 if acodec == "wmav2" else 32000 if acodec == "g726" else None)
     r = sharpen(src, tmp_path / f"out{out}", *LOUD, "--strength", "0")
     assert r.returncode == 0, r.stderr
     assert "transcoding to" in r.stderr, r.stderr
@@ -284,10 +263,34 @@ def test_sound_a_container_would_crash_on_or_lose_is_transcoded(tmp_path, fmt, e
         assert sum(f.samples for f in c.decode(audio=0)) >= 0.9 * rate
 
 
+def test_sound_no_decoder_reads_is_dropped_with_a_word_not_a_traceback(tmp_path):
+    # an audio codec FFmpeg does not know (AC-4, MPEG-H, here a Matroska codec ID made up) has no decoder
+    # context: writing .mp4 or .flv ended in "error: AttributeError"
+    data = kinds._h264_aac(tmp_path / "ok.mkv", "matroska", 25, (64, 48), {"preset": "ultrafast"}).read_bytes()
+    assert data.count(b"A_AAC") == 1
+    (tmp_path / "odd.mkv").write_bytes(data.replace(b"A_AAC", b"A_XYZ"))
+    for ext in (".mp4", ".flv", ".avi"):
+        r = sharpen(tmp_path / "odd.mkv", tmp_path / f"out{ext}", *LOUD, "--strength", "0")
+        assert r.returncode == 0, r.stderr
+        assert f"audio stream 1 (?) cannot be stored in {ext[1:]}; dropped" in r.stderr, r.stderr
+
+
+def test_blu_ray_pcm_is_copied_into_m2ts_and_transcoded_into_ts(tmp_path):
+    # MPEG-TS marks Blu-ray's PCM as sound only in its Blu-ray mode (a .m2ts name); into .ts it is data
+    src = kinds.sound_clip(tmp_path / "disc.m2ts", "mpegts", "pcm_bluray")
+    r = sharpen(src, tmp_path / "out.m2ts", *LOUD, "--strength", "0")
+    assert r.returncode == 0 and "transcoding" not in r.stderr, r.stderr
+    assert stream_packets(src, "audio") and stream_packets(tmp_path / "out.m2ts", "audio")
+    with av.open(str(tmp_path / "out.m2ts")) as c:
+        assert [s.codec_context.name for s in c.streams.audio] == ["pcm_bluray"]
+    r = sharpen(src, tmp_path / "out.ts", *LOUD, "--strength", "0")
+    assert r.returncode == 0 and "cannot be copied into mpegts; transcoding to aac" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize("fmt, codec", [("mov", "pcm_s16le"), ("mov", "pcm_s24le"), ("matroska", "flac")])
 def test_pcm_or_flac_into_ts_is_transcoded_not_lost(tmp_path, fmt, codec):
     # FFmpeg's MPEG-TS muxer took them and wrote private data that reads back as a data stream: silent output
-    src = _with_sound(tmp_path / f"cam.{'mkv' if fmt == 'matroska' else fmt}", fmt, codec)
+    src = kinds.sound_clip(tmp_path / f"cam.{'mkv' if fmt == 'matroska' else fmt}", fmt, codec)
     r = sharpen(src, tmp_path / "out.ts", *LOUD, "--strength", "0")
     assert r.returncode == 0, r.stderr
     assert "cannot be copied into mpegts; transcoding to aac" in r.stderr, r.stderr
@@ -861,24 +864,11 @@ def test_a_phone_mp4_into_avi_keeps_its_frame_rate(tmp_path):
         assert len(list(c.decode(video=0))) == 15
 
 
-def _late_sound_mkv(path: Path, codec: str, late: Fraction = Fraction(1, 2)) -> Path:
-    """Two seconds of H.264 in Matroska with sound (a rising sweep) that starts `late` seconds after the picture."""
-    w, h = 64, 48
-    with av.open(str(path), "w") as c:
-        vs = kinds._add_video(c, "libx264", (w, h), 25, {"preset": "ultrafast"})
-        a = c.add_stream(codec, rate=48000, layout="stereo")
-        video = kinds._encode(vs, kinds._pictures(range(50), w, h, Fraction(1, 25)))
-        audio = kinds._shift(kinds._encode(a, kinds._tone(a, 1.5, 300.0, sweep=2000.0)), late)
-        for p in sorted(video + audio, key=lambda q: float(q.dts * q.time_base)):
-            c.mux(p)
-    return path
-
-
 @pytest.mark.parametrize("codec", ["aac", "libopus"])  # copied, and transcoded (AVI holds no Opus)
 def test_sound_that_starts_after_the_picture_keeps_its_time_in_avi(tmp_path, codec):
     # AVI keeps no time for sound, which plays from the file's start: AAC or Opus that began half a second after
     # the picture played half a second early, copied or transcoded
-    src = _late_sound_mkv(tmp_path / "late.mkv", codec)
+    src = kinds.sound_clip(tmp_path / "late.mkv", "matroska", codec, frames=50, seconds=1.5, late=Fraction(1, 2))
     r = sharpen(src, tmp_path / "out.avi", *LOUD, "--strength", "0")
     assert r.returncode == 0, r.stderr
     if codec == "aac":
@@ -898,7 +888,7 @@ def test_aac_priming_at_a_low_rate_keeps_the_sound_in_time_in_avi(tmp_path):
 
 
 def test_a_window_that_begins_before_the_sound_keeps_its_time_in_avi(tmp_path):
-    src = _late_sound_mkv(tmp_path / "late.mkv", "aac")
+    src = kinds.sound_clip(tmp_path / "late.mkv", "matroska", "aac", frames=50, seconds=1.5, late=Fraction(1, 2))
     r = sharpen(src, tmp_path / "out.avi", *LOUD, "--strength", "0", "--start", "0.2")
     assert r.returncode == 0, r.stderr
     assert "ms early copied into avi" in r.stderr, r.stderr
@@ -906,6 +896,23 @@ def test_a_window_that_begins_before_the_sound_keeps_its_time_in_avi(tmp_path):
     assert abs(audio_lag(src, tmp_path / "out.avi", dst_placed=False) + 0.2) < 0.01
     r = sharpen(src, tmp_path / "in.avi", *LOUD, "--strength", "0", "--start", "0.6")  # a window inside the sound
     assert r.returncode == 0 and "transcoding" not in r.stderr, r.stderr
+    assert abs(audio_lag(src, tmp_path / "in.avi", dst_placed=False) + 0.6) < 0.03  # copied: AAC's priming late
+
+
+def test_aac_at_a_lower_rate_is_still_copied_into_avi(tmp_path):
+    # AAC's priming alone is 46 ms of sound at 22.05 kHz: late by that, which is not noticeable, so no re-encode
+    src = kinds._h264_aac(tmp_path / "voice.mp4", "mp4", 40, (64, 48), {"preset": "ultrafast", "bf": "0"},
+                          audio_rate=22050, sweep=1000.0)
+    r = sharpen(src, tmp_path / "out.avi", *LOUD, "--strength", "0")
+    assert r.returncode == 0 and "transcoding" not in r.stderr, r.stderr
+
+
+def test_sound_that_starts_after_ten_seconds_keeps_its_time_in_avi(tmp_path):
+    # the copy's probe looked 10 s past the start: sound that began later was copied, to play that much early
+    src = kinds.sound_clip(tmp_path / "late.mkv", "matroska", "aac", fps=5, frames=65, seconds=1.5, late=Fraction(11))
+    r = sharpen(src, tmp_path / "out.avi", *LOUD, "--strength", "0")
+    assert r.returncode == 0 and "early copied into avi" in r.stderr, r.stderr
+    assert abs(audio_lag(src, tmp_path / "out.avi", dst_placed=False, seconds=13.0)) < 0.01
 
 
 def test_a_phone_s_first_aac_packet_with_a_long_duration_keeps_the_sound_in_time_in_avi(tmp_path):

@@ -37,15 +37,18 @@ TIMECODE_KEPT = ("mov", "mp4", "matroska", "webm", "ogg", "ogv")
 # the sound MPEG-TS marks as sound (FFmpeg's muxer writes every other codec as private data, read back as data)
 TS_AUDIO = {"mp2", "mp3", "mp3float", "aac", "aac_latm", "ac3", "eac3", "dts", "dca", "truehd", "opus", "libopus",
             "s302m"}
+M2TS_AUDIO = TS_AUDIO | {"pcm_bluray"}  # its Blu-ray mode (a .m2ts name) marks Blu-ray's PCM too
 FLV_FOURCC = {"aac", "mp3", "mp3float", "opus", "libopus", "flac", "ac3", "eac3"}  # what FLV names by FourCC
-NEEDS_BLOCK_ALIGN = {"wmav1", "wmav2", "wmapro", "adpcm_ima_wav"}
+# sound NUT copies undecodable: it keeps no block alignment (WMA, IMA ADPCM) or bits per sample (G.726)
+NUT_UNDECODABLE = {"wmav1", "wmav2", "wmapro", "adpcm_ima_wav", "g726"}
 FREE_CLOCK = ("mpegts", "mpeg", "vob", "dvd", "svcd", "vcd")  # MPEG-TS/PS: a clip may begin anywhere on the clock
 # containers that keep no time for sound: its samples play one after another from the file's start (AVI, whose
 # video keeps its time by counting frames) or from the first frame (MXF)
 UNTIMED_AUDIO = ("avi", *MXF)
-# how far a packet copy of audio may play off its time there before it is transcoded (padded or trimmed) instead:
-# under the 45 ms by which sound leading the picture becomes noticeable (ITU-R BT.1359), above AAC's priming
-COPY_DRIFT = 0.04
+# how far a packet copy of audio may play early or late there before it is transcoded (padded or trimmed) instead:
+# under the 45 ms by which sound leading the picture and the 125 ms by which sound trailing it become noticeable
+# (ITU-R BT.1359); AAC's priming alone is 21-128 ms late (48-8 kHz)
+COPY_EARLY, COPY_LATE = 0.04, 0.1
 # tags a muxer rewrites or that would be wrong after re-encoding (Matroska's per-stream statistics)
 STALE_TAGS = {"encoder", "duration", "bps", "number_of_frames", "number_of_bytes", "_statistics_writing_app",
               "_statistics_writing_date_utc", "_statistics_tags"}
@@ -58,7 +61,7 @@ STANDARD_MOV_TAGS = {"title", "artist", "album_artist", "composer", "album", "da
 
 
 def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet] = (),
-             lead: TrialVideo | None = None) -> bool:
+             lead: TrialVideo | None = None, m2ts: bool = False) -> bool:
     """Whether this container format holds a packet copy of stream: tried in memory with its first packets
     (used up), beside the output's video where the container needs one (`lead`), and, for video, subtitles
     and data, read back as the same kind and codec, else its header alone. Audio is left to the header: two
@@ -66,17 +69,17 @@ def can_copy(format_name: str, stream: av.stream.Stream, packets: list[av.Packet
     name = stream.codec_context.name if getattr(stream, "codec_context", None) else ""
     if format_name in MOV_FAMILY and format_name != "mov" and name.startswith("pcm_"):
         return False  # the header is accepted, but FFmpeg's mp4 trailer then fails on copied PCM (MOV holds it)
-    if format_name == "mpegts" and stream.type == "audio" and name not in TS_AUDIO:
+    if format_name == "mpegts" and stream.type == "audio" and name not in (M2TS_AUDIO if m2ts else TS_AUDIO):
         return False  # the muxer takes any codec, but writes these as private data: PCM and FLAC read back as data
     if format_name == "webm" and stream.type == "attachment":
         return False  # WebM's muxer accepts an attachment (a subtitle font) and leaves it out of the file
     if format_name == "flv" and stream.type == "audio" and name not in FLV_FOURCC \
-            and stream.codec_context.layout.name not in ("mono", "stereo"):
+            and (not name or stream.codec_context.layout.name not in ("mono", "stereo")):
         # FFmpeg's flv muxer aborts the process (an assertion, not an error) writing a multichannel header for a
         # codec without a FourCC: PCM from AVI or Matroska (channels in no named order), any surround PCM
         return False
-    if format_name == "nut" and name in NEEDS_BLOCK_ALIGN:
-        return False  # NUT keeps no block alignment, without which these decoders refuse to open: copied, silent
+    if format_name == "nut" and name in NUT_UNDECODABLE:
+        return False  # without what NUT does not keep these decoders refuse to open: copied, silent
     buf = io.BytesIO()
     try:
         with av.open(buf, "w", format=format_name) as probe_out:
@@ -141,13 +144,16 @@ def _copy_drift(path: str, index: int, mark: float, after: float | None = None, 
     try:
         with av.open(path, metadata_errors="ignore") as c:
             cc = c.streams[index].codec_context
+            if cc is None:
+                return 0.0  # no decoder: nothing to measure
             if after is not None:
                 c.seek(max(0, int((after - 1) * av.time_base)))
             for p in c.demux():
                 at = p.pts if p.pts is not None else p.dts
                 t = float(at * p.time_base) if at is not None and p.time_base else None
                 if t is not None and t > (mark if after is None else after) + within:
-                    break  # nothing (timed) of this track near the start: the copy is tried as before
+                    # a track that starts later still would play at least that much early
+                    return worst if seen else within
                 if p.stream.index != index or t is None or not p.size or (after is not None and t < after - 1e-6):
                     continue
                 if p.is_discard:  # hidden by an edit list: the copy keeps only the last (AAC's priming)
@@ -450,14 +456,15 @@ class VideoWriter:
         src = s.stream
         # MXF's header needs the video before any other stream
         lead = TrialVideo(self.encoding, self.info, self.width, self.height) if fmt in MXF else None
-        copies, why = can_copy(fmt, src, samples.get(s.index, []), lead), f"cannot be copied into {fmt}"
+        m2ts = fmt == "mpegts" and self.out.name.lower().endswith(".m2ts")
+        copies, why = can_copy(fmt, src, samples.get(s.index, []), lead, m2ts), f"cannot be copied into {fmt}"
         # (FFmpeg's MXF takes no copied sound, only transcoded PCM, which is trimmed to the first frame)
         if copies and s.kind == "audio" and fmt == "avi":
             # a window's output starts at its first frame, a clip's where every stream was moved back to
             start = self.layout.window_start
             mark = self.layout.first_frame if start else float(self._rebase * self.info.time_base)
             drift = _copy_drift(self.info.path, s.index, mark, after=self.info.origin + start if start else None)
-            if abs(drift) > COPY_DRIFT:
+            if drift > COPY_EARLY or -drift > COPY_LATE:
                 copies, why = False, (f"would play {abs(drift) * 1000:.0f} ms {'early' if drift > 0 else 'late'} "
                                       f"copied into {fmt}, which keeps no time for sound")
         if copies:
@@ -481,8 +488,8 @@ class VideoWriter:
                         "is not kept)", s.index, s.label, f", {s.codec}" if s.codec != s.label else "", fmt, text)
             return
         enc = None
-        if s.kind == "audio":
-            cc = src.codec_context
+        cc = src.codec_context
+        if s.kind == "audio" and cc is not None:  # sound no decoder here reads (AC-4) can only be copied
             # a camera's 24-bit PCM (or FLAC, ALAC, SMPTE 302M) into MXF, which takes PCM alone, was cut to 16 bits
             deep = cc.codec is not None and cc.codec.lossless and cc.format is not None and cc.format.bits > 16
             enc = plan_audio(fmt, cc.layout.nb_channels, cc.sample_rate, lead, deep)
