@@ -311,35 +311,31 @@ def _h264_aac(path: Path, fmt: str, frames: int, size: tuple[int, int], options:
               audio_rate: int = 48000, rate: int = 25, sweep: float = 0.0) -> Path:
     """H.264 + AAC at `rate` fps in `fmt`, muxed in time order: the audio (a tone rising by `sweep` Hz a second)
     `audio_extra` seconds longer than the video and moved by `audio_shift`, every stream moved by `start`."""
+    return sound_clip(path, fmt, "aac", size=size, options=options, frames=frames, fps=rate, rate=audio_rate,
+                      seconds=frames / rate + audio_extra, late=audio_shift, start=start, sweep=sweep)
+
+
+def sound_clip(path: Path, fmt: str, acodec: str, *, vcodec: str = "libx264", size: tuple[int, int] = (64, 48),
+               options: dict[str, str] | None = None, rate: int = 48000, layout: str = "stereo",
+               sample_fmt: str | None = None, frames: int = 25, fps: int = 25, seconds: float = 1.0,
+               late: Fraction = Fraction(0), start: Fraction = Fraction(0), sweep: float = 2000.0,
+               bit_rate: int | None = None) -> Path:
+    """Video with one sound stream (a tone rising by `sweep` Hz a second, `seconds` long, starting `late`
+    seconds after the picture) in this codec, sample format and container, every stream moved by `start`,
+    muxed in time order; libx264 gets no B-frames unless `options` say otherwise."""
     w, h = size
     with av.open(str(path), "w", format=fmt) as c:
-        vs = _add_video(c, "libx264", size, rate, options)
-        a = c.add_stream("aac", rate=audio_rate, layout="stereo")
-        video = _encode(vs, _pictures(range(frames), w, h, Fraction(1, rate)))
-        audio = _shift(_encode(a, _tone(a, frames / rate + audio_extra, 300.0 if sweep else 440.0, sweep=sweep)),
-                       audio_shift)
-        for p in sorted(_shift(video + audio, start), key=lambda q: float(q.dts * q.time_base)):
-            c.mux(p)
-    return Path(path)
-
-
-def sound_clip(path: Path, fmt: str, acodec: str, *, vcodec: str = "libx264", rate: int = 48000,
-               layout: str = "stereo", sample_fmt: str | None = None, frames: int = 25, fps: int = 25,
-               seconds: float = 1.0, late: Fraction = Fraction(0), sweep: float = 2000.0,
-               bit_rate: int | None = None) -> Path:
-    """64x48 video with one sound stream (a tone rising by `sweep` Hz a second, `seconds` long, starting
-    `late` seconds after the picture) in this codec, sample format and container, muxed in time order."""
-    with av.open(str(path), "w", format=fmt) as c:
-        options = {"preset": "ultrafast", "bf": "0"} if vcodec == "libx264" else {}
-        vs = _add_video(c, vcodec, (64, 48), fps, options)
+        if options is None:
+            options = {"preset": "ultrafast", "bf": "0"} if vcodec == "libx264" else {}
+        vs = _add_video(c, vcodec, size, fps, options)
         a = c.add_stream(acodec, rate=rate, layout=layout)
         if sample_fmt:
             a.format = sample_fmt
         if bit_rate:
             a.codec_context.bit_rate = bit_rate
-        video = _encode(vs, _pictures(range(frames), 64, 48, Fraction(1, fps)))
+        video = _encode(vs, _pictures(range(frames), w, h, Fraction(1, fps)))
         sound = _shift(_encode(a, _tone(a, seconds, 300.0 if sweep else 440.0, sweep=sweep)), late)
-        for p in sorted(video + sound, key=lambda q: float(q.dts * q.time_base)):
+        for p in sorted(_shift(video + sound, start), key=lambda q: float(q.dts * q.time_base)):
             c.mux(p)
     return Path(path)
 
