@@ -18,3 +18,6 @@ e other2 --data "$DATA/other2" --input blur
 e nearly_sharp --data "$DATA/other" --input blur
 e gopro_like --data "$DATA/val_gopro_like" --input blur
 e gopro_like_720 --data "$DATA/val_gopro_like_720" --input blur
+# The same two sets averaged in linear light (blur_gamma): the other way blurry training data is made
+e gopro_like_linear --data "$DATA/val_gopro_like" --input blur_gamma
+e gopro_like_720_linear --data "$DATA/val_gopro_like_720" --input blur_gamma
