@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -14,7 +15,7 @@ import torch
 from click.testing import CliRunner
 
 from truesight_video.checkpoint import load_model, read_checkpoint
-from truesight_video.errors import ParameterError
+from truesight_video.errors import ParameterError, TruesightError
 from truesight_video.cli import main
 from truesight_video.model import Identity
 from truesight_video.training import synth
@@ -597,3 +598,28 @@ def test_bad_training_numbers_are_named(gopro, tmp_path, args, needle):
     r = CliRunner().invoke(main, ["train", "--data", str(gopro), "--out", str(tmp_path / "run"), "--steps", "1",
                                   "--arch", "StudentCNN_v3", "-q", *args])
     assert r.exit_code == 1 and r.stderr.startswith(f"error: {needle}") and "Traceback" not in r.output, r.output
+
+
+def test_each_data_root_can_train_on_its_own_input_folder(gopro, tmp_path):
+    from truesight_video.training.train import training_data
+
+    cfg = TrainConfig(data=(str(gopro), str(gopro)), out=str(tmp_path), inputs=("blur",),
+                      data_inputs=(("blur",), ("blur_gamma", "blur")))
+    groups, val_sets = training_data(cfg)
+    assert {p.blurry.parent.name for p in groups[0]} == {"blur"}
+    assert {p.blurry.parent.name for p in groups[1]} == {"blur", "blur_gamma"}
+    assert {p.blurry.parent.name for p in val_sets["root_test_2"]} == {"blur_gamma"}
+    plain, _ = training_data(replace(cfg, data_inputs=()))
+    assert [len(g) for g in plain] == [len(groups[0])] * 2
+    r = CliRunner().invoke(main, ["train", "--data", str(gopro), "--data", str(gopro), "--out", str(tmp_path / "r"),
+                                  "--data-inputs", "blur", "--steps", "1", "-q"])
+    assert r.exit_code == 1 and r.stderr.startswith("error: --data-inputs") and "Traceback" not in r.output, r.output
+
+
+def test_resume_accepts_the_per_root_inputs_it_was_trained_with(gopro, tmp_path):
+    cfg = _cfg(gopro, tmp_path / "run", steps=2, data=(str(gopro), str(gopro)),
+               data_inputs=(("blur",), ("blur_gamma",)))
+    train(cfg)
+    train(replace(cfg, steps=3, resume=True))
+    with pytest.raises(TruesightError, match="--data-inputs"):
+        train(replace(cfg, steps=4, resume=True, data_inputs=(("blur_gamma",), ("blur",))))

@@ -42,6 +42,9 @@ class TrainConfig:
     val: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ("blur_gamma", "blur")
     mix: tuple[float, ...] = ()
+    # input folder(s) per --data root, in its order (empty: `inputs` for every root); one root may be
+    # given twice, e.g. once with its sRGB-averaged and once with its linear-light-averaged blur
+    data_inputs: tuple[tuple[str, ...], ...] = ()
     val_last: int = 0
     steps: int | None = None
     epochs: int = 30
@@ -90,10 +93,18 @@ class TrainConfig:
             raise ParameterError("max_minutes", f"must be > 0, got {self.max_minutes}")
         if self.mix and (min(self.mix) < 0 or not sum(self.mix) > 0):
             raise ParameterError("mix", f"takes weights >= 0 that are not all 0, got {','.join(map(str, self.mix))}")
+        if self.data_inputs and (len(self.data_inputs) != len(self.data)
+                                 or not all(names and all(names) for names in self.data_inputs)):
+            raise ParameterError("data_inputs", f"needs a non-empty input folder list for each of the {len(self.data)} "
+                                 f"--data roots, got {_shown(['+'.join(n) for n in self.data_inputs])}")
         if not 0 <= self.ema < 1:
             raise ParameterError("ema", f"must be in [0, 1), got {self.ema}")
         if self.resume and self.overwrite:
             raise ParameterError("overwrite", "starts the run over, --resume continues it: give one")
+
+    def root_inputs(self, i: int) -> tuple[str, ...]:
+        """The input folders training reads from --data root i."""
+        return self.data_inputs[i] if self.data_inputs else self.inputs
 
 
 RUN_FILES = ("last.pt", "best.pt", "train_log.csv", "train_log.png")
@@ -109,10 +120,15 @@ def _check_resume(cfg: TrainConfig, was: dict[str, Any], last: Path) -> None:
         if name in RESUME_MAY_CHANGE or name not in was:
             continue
         old = was[name]
-        if (list(value) if isinstance(value, tuple) else value) != old:
+        if _plain(value) != _plain(old):
             flag = "--" + name.replace("_", "-")
             raise TruesightError(f"--resume: {last} was trained with {flag} {_shown(old)}, now {_shown(value)}; "
                                  "resume continues a run as it was (start a new --out, with --init, to change it)")
+
+
+def _plain(v: Any) -> Any:
+    """Tuples as lists, nested too: how a checkpoint keeps the config, so saved and current compare equal."""
+    return [_plain(x) for x in v] if isinstance(v, (list, tuple)) else v
 
 
 def _shown(v: Any) -> str:
@@ -224,6 +240,30 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     write_rgb(path, img[..., ::-1])
 
 
+def training_data(cfg: TrainConfig) -> tuple[list[list[Pair]], dict[str, list[Pair]]]:
+    """The sampling groups (one per --data root) and the validation sets, by name."""
+    # a root with its own test/ split validates on it; one without (a single real sequence) gives up
+    # the last --val-last frames of each sequence
+    groups, val_sets = [], {}
+    for i, root in enumerate(cfg.data):
+        names = cfg.root_inputs(i)
+        pairs = find_pairs([root], names, split="train")
+        has_test = (Path(root) / "test").is_dir()
+        train_pairs, held = (pairs, []) if has_test else holdout_last(pairs, cfg.val_last)
+        if not train_pairs:
+            raise TruesightError(f"--val-last {cfg.val_last} leaves no training pairs in {root}")
+        groups.append(train_pairs)
+        if has_test:
+            val_sets[unique_name(f"{Path(root).name}_test", val_sets)] = one_input_per_frame(
+                find_pairs([root], names, split="test"), names)
+        elif held:
+            val_sets[unique_name(f"{Path(root).name}_heldout", val_sets)] = one_input_per_frame(held, names)
+    for root in cfg.val:
+        val_sets[unique_name(Path(root).name, val_sets)] = one_input_per_frame(
+            find_pairs([root], cfg.inputs, split="test"), cfg.inputs)
+    return groups, val_sets
+
+
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Train a student; returns the final metrics. Writes checkpoints, train_log.csv and
     train_log.png directly into cfg.out."""
@@ -245,24 +285,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if starting_over and not cfg.overwrite:
         raise TruesightError(f"{out} already holds a run (last.pt): --resume continues it, -y starts over there")
 
-    # data: one sampling group per --data root. A root with its own test/ split validates on it;
-    # one without (a single real sequence) gives up the last --val-last frames of each sequence.
-    groups, val_sets = [], {}
-    for root in cfg.data:
-        pairs = find_pairs([root], cfg.inputs, split="train")
-        has_test = (Path(root) / "test").is_dir()
-        train_pairs, held = (pairs, []) if has_test else holdout_last(pairs, cfg.val_last)
-        if not train_pairs:
-            raise TruesightError(f"--val-last {cfg.val_last} leaves no training pairs in {root}")
-        groups.append(train_pairs)
-        if has_test:
-            val_sets[unique_name(f"{Path(root).name}_test", val_sets)] = one_input_per_frame(
-                find_pairs([root], cfg.inputs, split="test"), cfg.inputs)
-        elif held:
-            val_sets[unique_name(f"{Path(root).name}_heldout", val_sets)] = one_input_per_frame(held, cfg.inputs)
-    for root in cfg.val:
-        val_sets[unique_name(Path(root).name, val_sets)] = one_input_per_frame(
-            find_pairs([root], cfg.inputs, split="test"), cfg.inputs)
+    groups, val_sets = training_data(cfg)
     mix = list(cfg.mix) or [1.0] * len(groups)
     if len(mix) != len(groups):
         raise TruesightError(f"--mix needs one weight per --data root ({len(groups)}), got {len(mix)}")
@@ -316,7 +339,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     shown = averaged if averaged is not None else raw  # what validation scores and checkpoints hold
 
     meta_base = {"arch": cfg.arch, "params": count_params(raw), "git": _git_commit(), "numerics": numerics.label,
-                 "train": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
+                 "train": {k: _plain(v) for k, v in asdict(cfg).items()},
                  "train_pairs": n_train, "world_size": world}
 
     budget = None if cfg.max_minutes is None else 60.0 * cfg.max_minutes

@@ -365,6 +365,10 @@ def _size(text: str) -> tuple[int, int]:
               help="For --data roots without a test/ split: hold out the last N frames of each sequence for validation.")
 @click.option("--input", "inputs", default="blur_gamma,blur", show_default=True,
               help="Input sub-folder(s), comma-separated; each that exists is used.")
+@click.option("--data-inputs", default=None,
+              help="Input sub-folder per --data root, in order, overriding --input for training ('+' joins several "
+                   "for one root), e.g. blur,blur_gamma to train on one root's sRGB and linear-light blur when it "
+                   "is given twice.")
 @click.option("--mix", default=None, help="Sampling weight per --data root, e.g. 0.5,0.5.")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Train this many steps (overrides --epochs).")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
@@ -408,8 +412,8 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("-q", "--quiet", is_flag=True)
 @friendly
 def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tuple[str, ...], val_last: int,
-          inputs: str, mix: str | None, steps: int | None, epochs: int, max_minutes: float | None,
-          batch_size: int, crop: int,
+          inputs: str, data_inputs: str | None, mix: str | None, steps: int | None, epochs: int,
+          max_minutes: float | None, batch_size: int, crop: int,
           scale_min: float, input_noise: float, lr: float,
           lr_min: float | None, seed: int, device: str, arch: str, width: int, dilations: str, unshuffle: str,
           dc_window: int, alpha: float,
@@ -425,7 +429,9 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
     if any(v != int(v) or v < 1 for v in dil_values):
         raise TruesightError(f"--dilations takes whole numbers >= 1, got {dilations!r}")
     dil = tuple(int(v) for v in dil_values)
-    cfg = TrainConfig(data=data + more_data, out=out, val=val, inputs=tuple(inputs.split(",")), mix=_floats(mix, "--mix"),
+    cfg = TrainConfig(data=data + more_data, out=out, val=val, inputs=tuple(inputs.split(",")),
+                      data_inputs=tuple(tuple(e.split("+")) for e in data_inputs.split(",")) if data_inputs else (),
+                      mix=_floats(mix, "--mix"),
                       val_last=val_last, steps=steps, epochs=epochs, batch_size=batch_size, crop=crop,
                       scale_min=scale_min, input_noise=input_noise, lr=lr,
                       lr_min=lr_min, seed=seed, device=device, arch=arch, width=width, dilations=dil,
