@@ -614,6 +614,11 @@ def test_each_data_root_can_train_on_its_own_input_folder(gopro, tmp_path):
     r = CliRunner().invoke(main, ["train", "--data", str(gopro), "--data", str(gopro), "--out", str(tmp_path / "r"),
                                   "--data-inputs", "blur", "--steps", "1", "-q"])
     assert r.exit_code == 1 and r.stderr.startswith("error: --data-inputs") and "Traceback" not in r.output, r.output
+    r = CliRunner().invoke(main, ["train", "--data", str(gopro), str(gopro), "--out", str(tmp_path / "r"), "--steps",
+                                  "1", "--data-inputs", "blur,blur_gamma+blur", "--arch", "StudentCNN_v3", "--width",
+                                  "8", "--crop", "48", "--device", "cpu", "-q"])
+    assert r.exit_code == 0, r.output
+    assert read_checkpoint(tmp_path / "r" / "last.pt")["meta"]["train"]["data_inputs"] == [["blur"], ["blur_gamma", "blur"]]
 
 
 def test_resume_accepts_the_per_root_inputs_it_was_trained_with(gopro, tmp_path):
