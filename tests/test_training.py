@@ -608,7 +608,12 @@ def test_each_data_root_can_train_on_its_own_input_folder(gopro, tmp_path):
     groups, val_sets = training_data(cfg)
     assert {p.blurry.parent.name for p in groups[0]} == {"blur"}
     assert {p.blurry.parent.name for p in groups[1]} == {"blur", "blur_gamma"}
-    assert {p.blurry.parent.name for p in val_sets["root_test_2"]} == {"blur_gamma"}
+    assert {p.blurry.parent.name for p in val_sets["root_blur_gamma+blur_test"]} == {"blur_gamma"}
+    assert {p.blurry.parent.name for p in val_sets["root_blur_test"]} == {"blur"}
+    with pytest.raises(TruesightError, match="choose one with --data-inputs"):
+        training_data(replace(cfg, data_inputs=(("blur",), ("blurry",))))
+    with pytest.raises(ParameterError, match="data_inputs"):
+        TrainConfig(data=(str(gopro),), out=str(tmp_path), data_inputs=("blur",))
     plain, _ = training_data(replace(cfg, data_inputs=()))
     assert [len(g) for g in plain] == [len(groups[0])] * 2
     r = CliRunner().invoke(main, ["train", "--data", str(gopro), "--data", str(gopro), "--out", str(tmp_path / "r"),
@@ -626,5 +631,14 @@ def test_resume_accepts_the_per_root_inputs_it_was_trained_with(gopro, tmp_path)
                data_inputs=(("blur",), ("blur_gamma",)))
     train(cfg)
     train(replace(cfg, steps=3, resume=True))
-    with pytest.raises(TruesightError, match="--data-inputs"):
+    with pytest.raises(TruesightError, match="--data-inputs blur,blur_gamma, now blur_gamma,blur"):
         train(replace(cfg, steps=4, resume=True, data_inputs=(("blur_gamma",), ("blur",))))
+    # a run saved before the option existed trained on --input for every root: resuming it with
+    # --data-inputs would change its data
+    last = tmp_path / "run" / "last.pt"
+    ck = torch.load(last, weights_only=False)
+    del ck["meta"]["train"]["data_inputs"]
+    torch.save(ck, last)
+    with pytest.raises(TruesightError, match="--data-inputs \\(none\\), now blur,blur_gamma"):
+        train(replace(cfg, steps=4, resume=True))
+    train(replace(cfg, steps=4, resume=True, data_inputs=()))

@@ -73,15 +73,15 @@ def sequence_pairs(seq: Path, inputs: tuple[str, ...]) -> list[Pair]:
 
 
 def find_pairs(roots: list[str | os.PathLike], inputs: tuple[str, ...] = ("blur_gamma",),
-               split: str | None = None) -> list[Pair]:
-    """All pairs under the roots; a clear error when there are none."""
+               split: str | None = None, flag: str = "--input") -> list[Pair]:
+    """All pairs under the roots; a clear error, naming the option that chose the inputs, when there are none."""
     pairs: list[Pair] = []
     for root in roots:
         seqs = find_sequences(root, split)
         found = [p for s in seqs for p in sequence_pairs(s, inputs)]
         if not found:
             have = sorted({d.name for s in seqs for d in s.iterdir() if d.is_dir()}) if seqs else []
-            hint = f" (sub-folders there: {', '.join(have)}; choose one with --input)" if have else ""
+            hint = f" (sub-folders there: {', '.join(have)}; choose one with {flag})" if have else ""
             raise TruesightError(f"no {'/'.join(inputs)} + sharp pairs under {root}{hint}")
         pairs += found
     return pairs

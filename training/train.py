@@ -93,10 +93,10 @@ class TrainConfig:
             raise ParameterError("max_minutes", f"must be > 0, got {self.max_minutes}")
         if self.mix and (min(self.mix) < 0 or not sum(self.mix) > 0):
             raise ParameterError("mix", f"takes weights >= 0 that are not all 0, got {','.join(map(str, self.mix))}")
-        if self.data_inputs and (len(self.data_inputs) != len(self.data)
-                                 or not all(names and all(names) for names in self.data_inputs)):
+        if self.data_inputs and (len(self.data_inputs) != len(self.data) or not all(
+                isinstance(names, (tuple, list)) and names and all(names) for names in self.data_inputs)):
             raise ParameterError("data_inputs", f"needs a non-empty input folder list for each of the {len(self.data)} "
-                                 f"--data roots, got {_shown(['+'.join(n) for n in self.data_inputs])}")
+                                 f"--data roots, got {_shown(self.data_inputs)}")
         if not 0 <= self.ema < 1:
             raise ParameterError("ema", f"must be in [0, 1), got {self.ema}")
         if self.resume and self.overwrite:
@@ -111,15 +111,18 @@ RUN_FILES = ("last.pt", "best.pt", "train_log.csv", "train_log.png")
 # what --resume may change: how long to go on and how to show it; anything else would not continue the run
 RESUME_MAY_CHANGE = {"steps", "epochs", "max_minutes", "resume", "overwrite", "progress", "device", "precision",
                      "out", "init", "sampler", "val", "val_every", "val_max"}
+# options added after runs were saved whose default is how those runs trained: a checkpoint without one
+# compares as the default, so --resume cannot quietly change it
+DEFAULT_BEFORE_IT_EXISTED = {"data_inputs"}
 
 
 def _check_resume(cfg: TrainConfig, was: dict[str, Any], last: Path) -> None:
     """--resume continues a run as it was: a changed option that shapes it (rate, data, model) is an error naming it."""
     now = asdict(cfg)
     for name, value in now.items():
-        if name in RESUME_MAY_CHANGE or name not in was:
+        if name in RESUME_MAY_CHANGE or (name not in was and name not in DEFAULT_BEFORE_IT_EXISTED):
             continue
-        old = was[name]
+        old = was.get(name, TrainConfig.__dataclass_fields__[name].default)
         if _plain(value) != _plain(old):
             flag = "--" + name.replace("_", "-")
             raise TruesightError(f"--resume: {last} was trained with {flag} {_shown(old)}, now {_shown(value)}; "
@@ -132,7 +135,10 @@ def _plain(v: Any) -> Any:
 
 
 def _shown(v: Any) -> str:
-    return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+    """A config value as the command line gives it: 'a,b', and 'a+b' for several inputs of one root."""
+    if not isinstance(v, (list, tuple)):
+        return str(v)
+    return ",".join("+".join(map(str, x)) if isinstance(x, (list, tuple)) else str(x) for x in v) or "(none)"
 
 
 def _load_weights(model: torch.nn.Module, ck: dict[str, Any], what: str) -> None:
@@ -247,17 +253,20 @@ def training_data(cfg: TrainConfig) -> tuple[list[list[Pair]], dict[str, list[Pa
     groups, val_sets = [], {}
     for i, root in enumerate(cfg.data):
         names = cfg.root_inputs(i)
-        pairs = find_pairs([root], names, split="train")
+        flag = "--data-inputs" if cfg.data_inputs else "--input"
+        pairs = find_pairs([root], names, split="train", flag=flag)
+        # a root given twice, with two inputs, validates twice: the names say which input is which
+        stem = f"{Path(root).name}_{'+'.join(names)}" if cfg.data_inputs else Path(root).name
         has_test = (Path(root) / "test").is_dir()
         train_pairs, held = (pairs, []) if has_test else holdout_last(pairs, cfg.val_last)
         if not train_pairs:
             raise TruesightError(f"--val-last {cfg.val_last} leaves no training pairs in {root}")
         groups.append(train_pairs)
         if has_test:
-            val_sets[unique_name(f"{Path(root).name}_test", val_sets)] = one_input_per_frame(
-                find_pairs([root], names, split="test"), names)
+            val_sets[unique_name(f"{stem}_test", val_sets)] = one_input_per_frame(
+                find_pairs([root], names, split="test", flag=flag), names)
         elif held:
-            val_sets[unique_name(f"{Path(root).name}_heldout", val_sets)] = one_input_per_frame(held, names)
+            val_sets[unique_name(f"{stem}_heldout", val_sets)] = one_input_per_frame(held, names)
     for root in cfg.val:
         val_sets[unique_name(Path(root).name, val_sets)] = one_input_per_frame(
             find_pairs([root], cfg.inputs, split="test"), cfg.inputs)

@@ -430,7 +430,8 @@ def train(data: tuple[str, ...], more_data: tuple[str, ...], out: str, val: tupl
         raise TruesightError(f"--dilations takes whole numbers >= 1, got {dilations!r}")
     dil = tuple(int(v) for v in dil_values)
     cfg = TrainConfig(data=data + more_data, out=out, val=val, inputs=tuple(inputs.split(",")),
-                      data_inputs=tuple(tuple(e.split("+")) for e in data_inputs.split(",")) if data_inputs else (),
+                      data_inputs=tuple(tuple(n.strip() for n in e.split("+")) for e in data_inputs.split(","))
+                      if data_inputs is not None else (),
                       mix=_floats(mix, "--mix"),
                       val_last=val_last, steps=steps, epochs=epochs, batch_size=batch_size, crop=crop,
                       scale_min=scale_min, input_noise=input_noise, lr=lr,
