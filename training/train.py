@@ -251,9 +251,9 @@ def training_data(cfg: TrainConfig) -> tuple[list[list[Pair]], dict[str, list[Pa
     # a root with its own test/ split validates on it; one without (a single real sequence) gives up
     # the last --val-last frames of each sequence
     groups, val_sets = [], {}
+    flag = "--data-inputs" if cfg.data_inputs else "--input"  # the option a missing folder's error names
     for i, root in enumerate(cfg.data):
         names = cfg.root_inputs(i)
-        flag = "--data-inputs" if cfg.data_inputs else "--input"
         pairs = find_pairs([root], names, split="train", flag=flag)
         # a root given twice, with two inputs, validates twice: the names say which input is which
         stem = f"{Path(root).name}_{'+'.join(names)}" if cfg.data_inputs else Path(root).name
