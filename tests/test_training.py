@@ -630,15 +630,18 @@ def test_resume_accepts_the_per_root_inputs_it_was_trained_with(gopro, tmp_path)
     cfg = _cfg(gopro, tmp_path / "run", steps=2, data=(str(gopro), str(gopro)),
                data_inputs=(("blur",), ("blur_gamma",)))
     train(cfg)
-    train(replace(cfg, steps=3, resume=True))
-    with pytest.raises(TruesightError, match="--data-inputs blur,blur_gamma, now blur_gamma,blur"):
+    train(replace(cfg, steps=3, resume=True, inputs=("sharp",)))  # --input now reads only --val roots
+    with pytest.raises(TruesightError, match="input folders blur,blur_gamma .*, now blur_gamma,blur"):
         train(replace(cfg, steps=4, resume=True, data_inputs=(("blur_gamma",), ("blur",))))
     # a run saved before the option existed trained on --input for every root: resuming it with
-    # --data-inputs would change its data
+    # --data-inputs that read other folders would change its data, with the same folders it would not
     last = tmp_path / "run" / "last.pt"
     ck = torch.load(last, weights_only=False)
     del ck["meta"]["train"]["data_inputs"]
+    ck["meta"]["train"]["inputs"] = ["blur"]
     torch.save(ck, last)
-    with pytest.raises(TruesightError, match="--data-inputs \\(none\\), now blur,blur_gamma"):
+    with pytest.raises(TruesightError, match="input folders blur,blur .*, now blur,blur_gamma"):
         train(replace(cfg, steps=4, resume=True))
-    train(replace(cfg, steps=4, resume=True, data_inputs=()))
+    train(replace(cfg, steps=4, resume=True, data_inputs=(("blur",), ("blur",))))
+    assert read_checkpoint(last)["step"] == 4
+    train(replace(cfg, steps=5, resume=True, data_inputs=(), inputs=("blur",)))  # the same folders, as --input

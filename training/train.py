@@ -111,22 +111,28 @@ RUN_FILES = ("last.pt", "best.pt", "train_log.csv", "train_log.png")
 # what --resume may change: how long to go on and how to show it; anything else would not continue the run
 RESUME_MAY_CHANGE = {"steps", "epochs", "max_minutes", "resume", "overwrite", "progress", "device", "precision",
                      "out", "init", "sampler", "val", "val_every", "val_max"}
-# options added after runs were saved whose default is how those runs trained: a checkpoint without one
-# compares as the default, so --resume cannot quietly change it
-DEFAULT_BEFORE_IT_EXISTED = {"data_inputs"}
+# what training reads from each root, however it was given (--input for all, or --data-inputs): compared
+# as one, so the two spellings of the same folders resume each other
+INPUT_FIELDS = {"inputs", "data_inputs"}
 
 
 def _check_resume(cfg: TrainConfig, was: dict[str, Any], last: Path) -> None:
     """--resume continues a run as it was: a changed option that shapes it (rate, data, model) is an error naming it."""
+    again = "resume continues a run as it was (start a new --out, with --init, to change it)"
     now = asdict(cfg)
     for name, value in now.items():
-        if name in RESUME_MAY_CHANGE or (name not in was and name not in DEFAULT_BEFORE_IT_EXISTED):
+        if name in RESUME_MAY_CHANGE or name in INPUT_FIELDS or name not in was:
             continue
-        old = was.get(name, TrainConfig.__dataclass_fields__[name].default)
+        old = was[name]
         if _plain(value) != _plain(old):
             flag = "--" + name.replace("_", "-")
-            raise TruesightError(f"--resume: {last} was trained with {flag} {_shown(old)}, now {_shown(value)}; "
-                                 "resume continues a run as it was (start a new --out, with --init, to change it)")
+            raise TruesightError(f"--resume: {last} was trained with {flag} {_shown(old)}, now {_shown(value)}; {again}")
+    if "inputs" in was:  # saved without data_inputs (before it existed, or not given): `inputs` for every root
+        before = was.get("data_inputs") or [was["inputs"]] * len(was.get("data", cfg.data))
+        after = [cfg.root_inputs(i) for i in range(len(cfg.data))]
+        if _plain(after) != _plain(before):
+            raise TruesightError(f"--resume: {last} was trained on the input folders {_shown(before)} (per --data "
+                                 f"root, --input / --data-inputs), now {_shown(after)}; {again}")
 
 
 def _plain(v: Any) -> Any:
