@@ -47,8 +47,8 @@ def test_bf16_on_a_real_gopro_frame_strays_past_a_level_at_a_few_pixels_at_most(
     # (0.531 on this frame). Earlier defaults: ftU2 0.60-1.04 (6 values; within 0.67, 0.797 / 0.527 here),
     # ftR2 0.58-1.23 (19 values; within 0.61, 0.519 here), ftP2 0.56-1.16 (1.16 on this frame, at 4 of its
     # 2.8 million values; within 0.69, 0.570 here), ftL2 0.47-1.08 (0.63; 0.556 here), ftC2 0.45-0.91 (0.57;
-    # 0.498 here), so the percentile bound moved from 0.5 to 0.6 and the largest
-    # from a whole level to a count of values past it with weights that gained on real frames (MODEL_CARD.md).
+    # 0.498 here), so the percentile bound moved from 0.5 to 0.6 and the largest from a whole level to a
+    # count of values past it with weights that gained on real frames (MODEL_CARD.md).
     # Running `dec1` in fp32 pulled ftP2 on this frame to 0.74 / 0.48, at a bf16 speed cost not measurable here
     from truesight_video.stills import read_rgb, to_tensor
 
