@@ -47,6 +47,9 @@ def main() -> None:
         ap.error("--fp32-convs and --speed need the multi-scale student")
     other = (frozenset(c for c in args.fp32_convs.split(",") if c) if args.fp32_convs is not None
              else None if own is None else own - {"dec1"})
+    convs = {n for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)}
+    if other is not None and not other <= convs:
+        ap.error(f"--fp32-convs: no conv named {', '.join(sorted(other - convs))} (known: {', '.join(sorted(convs))})")
     if args.speed:
         _speed(model, own, other, args.rounds)
     if args.fp32_convs is not None:

@@ -228,7 +228,8 @@ def _probe(model: nn.Module, device: torch.device, found: list[Numerics], w: int
 
 def train_numerics(device: torch.device, precision: str = "auto") -> Numerics:
     """Training numerics: bf16 autocast + channels_last on CUDA and on CPUs with native bf16 (measured
-    2.6-2.9x a step on AMX), plain fp32 elsewhere; fp16 would need loss scaling, so it is refused."""
+    2.6-2.9x a step on AMX, before dec1 ran in fp32), plain fp32 elsewhere; fp16 would need loss scaling, so it
+    is refused."""
     if precision not in ("auto", "fp32", "bf16"):
         raise ParameterError("precision", f"for training must be auto, fp32 or bf16, got {precision!r}")
     if precision == "fp32":
