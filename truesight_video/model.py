@@ -115,9 +115,9 @@ class MultiScaleStudent(nn.Module):
     # the decoder, whose rounding lands straight on the skip sums (up1 alone in bf16 put the worst real
     # frame 0.50 levels off fp32, in fp32 0.43; under 1 % of the MACs); and dec1, the 3x3 conv at quarter
     # resolution, where the decoder's bf16 error grew most: in fp32 it took the bf16 test's real frame from
-    # 0.598 to 0.506 levels at the 99.99th percentile (0.616 to 0.499 with oneDNN held to AVX2, so the same
-    # weights no longer pass or fail by machine) and 14 real frames from 18 values past a level to 2, for
-    # 13 % of the MACs: eager bf16 at 720p on two AMX cores 1.70x fp32 instead of 1.84x
+    # 0.598 to 0.506 levels at the 99.99th percentile with ftB3's weights (0.616 to 0.499 with oneDNN held to
+    # AVX2, so the same weights no longer pass or fail by machine) and 14 real frames from 18 values past a
+    # level to 2, for 13 % of the MACs: eager bf16 at 720p on two AMX cores 1.70x fp32 instead of 1.84x
     # (`python benchmarks/bf16_drift.py --speed`)
     FULL_PRECISION = frozenset({"head", "up2", "dec1", "up1", "tail"})
 
