@@ -42,19 +42,23 @@ def main() -> None:
     logging.getLogger("truesight_video").setLevel(logging.ERROR)  # the emulated-bf16 warning, once per frame
     model = load_model(args.model)
     cpu = torch.device("cpu")
-    own = getattr(model, "full_precision", None)
-    if (args.fp32_convs is not None or args.speed) and own is None:
-        ap.error("--fp32-convs and --speed need the multi-scale student")
-    other = (frozenset(c for c in args.fp32_convs.split(",") if c) if args.fp32_convs is not None
-             else None if own is None else own - {"dec1"})
-    convs = {n for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)}
-    if other is not None and not other <= convs:
-        ap.error(f"--fp32-convs: no conv named {', '.join(sorted(other - convs))} (known: {', '.join(sorted(convs))})")
-    if args.speed:
-        _speed(model, own, other, args.rounds)
-    if args.fp32_convs is not None:
-        model.full_precision = other
-        print(f"convs kept in fp32: {','.join(sorted(other)) or 'none'}")
+    if args.fp32_convs is not None or args.speed:
+        own = getattr(model, "full_precision", None)
+        if own is None:
+            ap.error("--fp32-convs and --speed need the multi-scale student")
+        if args.fp32_convs is None:
+            other = own - {"dec1"}
+        else:
+            other = frozenset(c for c in args.fp32_convs.split(",") if c)
+            convs = {n for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)}
+            if not other <= convs:
+                ap.error(f"--fp32-convs: no conv named {', '.join(sorted(other - convs))} "
+                         f"(known: {', '.join(sorted(convs))})")
+        if args.speed:
+            _speed(model, own, other, args.rounds)
+        if args.fp32_convs is not None:
+            model.full_precision = other
+            print(f"convs kept in fp32: {','.join(sorted(other)) or 'none'}")
     worst = []
     print(f"{args.model or default_model_name()}: frame, largest stray, 99.99th percentile, values > 1 level")
     for f in frames:
