@@ -645,3 +645,24 @@ def test_resume_accepts_the_per_root_inputs_it_was_trained_with(gopro, tmp_path)
     train(replace(cfg, steps=4, resume=True, data_inputs=(("blur",), ("blur",))))
     assert read_checkpoint(last)["step"] == 4
     train(replace(cfg, steps=5, resume=True, data_inputs=(), inputs=("blur",)))  # the same folders, as --input
+
+
+def test_image_cache_keeps_the_most_recent_images_within_its_byte_budget(tmp_path):
+    from truesight_video.training.data import ImageCache
+
+    paths = []
+    for i in range(4):
+        p = tmp_path / f"{i}.png"
+        cv2.imwrite(str(p), np.full((10, 20, 3), i * 40, np.uint8))
+        paths.append(p)
+    cache = ImageCache(max_bytes=3 * 10 * 20 * 3)  # room for three 10x20 RGB images
+    first = cache.get(paths[0])
+    assert not first.flags.writeable and first[0, 0, 0] == 0
+    for p in paths[1:3]:
+        cache.get(p)
+    assert cache.get(paths[0]) is first  # a hit: the same array, and 0 is now the most recent
+    cache.get(paths[3])  # over budget: the least recently used (1) goes
+    assert len(cache) == 3 and cache.bytes == 3 * 600
+    assert cache.get(paths[0]) is first and cache.get(paths[3])[0, 0, 0] == 120
+    with pytest.raises(ValueError, match="max_bytes"):
+        ImageCache(-1)

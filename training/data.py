@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Container
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -103,12 +104,53 @@ def holdout_last(pairs: list[Pair], n: int) -> tuple[list[Pair], list[Pair]]:
     return train, val
 
 
-@lru_cache(maxsize=4096)
+def default_cache_bytes() -> int:
+    """The training image cache's budget: half the machine's memory, at most 16 GiB."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): a budget any training box has
+        total = 8 << 30
+    return min(total // 2, 16 << 30)
+
+
+class ImageCache:
+    """Decoded images by path, least recently used dropped first once their bytes pass max_bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        if max_bytes < 0:
+            raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
+        self.max_bytes, self.bytes = max_bytes, 0
+        self._items: OrderedDict[Path, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # the prefetch thread and the loop may both read
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, path: Path) -> np.ndarray:
+        """The image at path, decoded once while it stays in the budget; read-only."""
+        with self._lock:
+            a = self._items.get(path)
+            if a is not None:
+                self._items.move_to_end(path)
+                return a
+        a = read_rgb(path)
+        a.setflags(write=False)
+        with self._lock:
+            if path not in self._items:
+                self._items[path] = a
+                self.bytes += a.nbytes
+            while self.bytes > self.max_bytes and self._items:
+                self.bytes -= self._items.popitem(last=False)[1].nbytes
+        return a
+
+
+# A count bound (4,096 images) held a third of a ten-set training mix and left decoding ~15 % of a step
+_CACHE = ImageCache(default_cache_bytes())
+
+
 def cached_rgb(path: Path) -> np.ndarray:
     """read_rgb with an in-memory cache (training revisits the same frames every epoch)."""
-    a = read_rgb(path)
-    a.setflags(write=False)
-    return a
+    return _CACHE.get(path)
 
 
 def unique_name(name: str, taken: Container[str]) -> str:
