@@ -658,11 +658,27 @@ def test_image_cache_keeps_the_most_recent_images_within_its_byte_budget(tmp_pat
     cache = ImageCache(max_bytes=3 * 10 * 20 * 3)  # room for three 10x20 RGB images
     first = cache.get(paths[0])
     assert not first.flags.writeable and first[0, 0, 0] == 0
-    for p in paths[1:3]:
-        cache.get(p)
+    second, third = cache.get(paths[1]), cache.get(paths[2])
     assert cache.get(paths[0]) is first  # a hit: the same array, and 0 is now the most recent
     cache.get(paths[3])  # over budget: the least recently used (1) goes
     assert len(cache) == 3 and cache.bytes == 3 * 600
-    assert cache.get(paths[0]) is first and cache.get(paths[3])[0, 0, 0] == 120
+    assert cache.get(paths[2]) is third and cache.get(paths[0]) is first
+    assert cache.get(paths[1]) is not second  # decoded again
+    big = tmp_path / "big.png"
+    cv2.imwrite(str(big), np.zeros((40, 40, 3), np.uint8))
+    assert cache.get(big).shape == (40, 40, 3) and len(cache) == 3  # too large to keep: the rest stays
     with pytest.raises(ValueError, match="max_bytes"):
         ImageCache(-1)
+
+
+def test_image_cache_budget_is_shared_by_the_ranks_on_a_box(monkeypatch):
+    from truesight_video.training import data
+
+    monkeypatch.setattr(data, "_memory_bytes", lambda: 8 << 30)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert data.default_cache_bytes() == 4 << 30
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
+    assert data.default_cache_bytes() == 1 << 30
+    monkeypatch.setattr(data, "_memory_bytes", lambda: 256 << 30)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")
+    assert data.default_cache_bytes() == 16 << 30

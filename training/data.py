@@ -104,13 +104,25 @@ def holdout_last(pairs: list[Pair], n: int) -> tuple[list[Pair], list[Pair]]:
     return train, val
 
 
-def default_cache_bytes() -> int:
-    """The training image cache's budget: half the machine's memory, at most 16 GiB."""
+def _memory_bytes() -> int:
+    """This machine's memory, or the container's limit where that is lower."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): a budget any training box has
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): a size any training box has
         total = 8 << 30
-    return min(total // 2, 16 << 30)
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    except OSError:
+        pass
+    return total
+
+
+def default_cache_bytes() -> int:
+    """The training image cache's budget: half the memory shared by this box's ranks, at most 16 GiB each."""
+    ranks = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))  # set by torchrun
+    return min(_memory_bytes() // 2 // ranks, 16 << 30)
 
 
 class ImageCache:
@@ -121,7 +133,7 @@ class ImageCache:
             raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
         self.max_bytes, self.bytes = max_bytes, 0
         self._items: OrderedDict[Path, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()  # the prefetch thread and the loop may both read
+        self._lock = threading.Lock()  # batches may be built on a prefetch thread and on the caller's
 
     def __len__(self) -> int:
         return len(self._items)
@@ -136,15 +148,16 @@ class ImageCache:
         a = read_rgb(path)
         a.setflags(write=False)
         with self._lock:
-            if path not in self._items:
+            if path not in self._items and a.nbytes <= self.max_bytes:  # one too large would empty the cache
                 self._items[path] = a
                 self.bytes += a.nbytes
-            while self.bytes > self.max_bytes and self._items:
-                self.bytes -= self._items.popitem(last=False)[1].nbytes
+                while self.bytes > self.max_bytes:
+                    self.bytes -= self._items.popitem(last=False)[1].nbytes
         return a
 
 
-# A count bound (4,096 images) held a third of a ten-set training mix and left decoding ~15 % of a step
+# bounded by bytes, not images: a mix holds 640x360 and 1280x720 pairs, and a count that fits one
+# size's memory holds a third of a ten-set mix of the other (decoding was then ~15 % of a step)
 _CACHE = ImageCache(default_cache_bytes())
 
 
