@@ -330,6 +330,23 @@ def test_still_images_keep_alpha_depth_and_greyness(tmp_path):
     assert np.array_equal(sbs[..., 3], np.concatenate([(alpha / 257).round().astype(np.uint8)] * 2, axis=1))
 
 
+def test_a_grey_png_with_a_transparent_level_keeps_its_transparency(tmp_path):
+    # OpenCV reads a grey PNG's tRNS chunk as nothing: the sharpened copy came out opaque
+    import cv2
+    import numpy as np
+    from test_stillmeta import _grey_png
+
+    grey = (np.arange(40 * 50).reshape(40, 50) * 7 % 256).astype(np.uint8)
+    grey[10:20, 10:30] = 0  # the transparent level, a block of it and scattered pixels
+    (tmp_path / "mask.png").write_bytes(_grey_png(grey, 8, 0))
+    r = run("sharpen", tmp_path / "mask.png", "-q")
+    assert r.exit_code == 0, r.output
+    out = cv2.imread(str(tmp_path / "mask.sharp.png"), cv2.IMREAD_UNCHANGED)
+    assert out.shape == (40, 50, 4)
+    assert np.array_equal(out[..., 3], np.where(grey == 0, 0, 255).astype(np.uint8))
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])  # still grey
+
+
 def test_a_phone_photo_is_sharpened_upright(tmp_path):
     # reading with alpha and depth kept (IMREAD_UNCHANGED) ignored the EXIF orientation
     import struct

@@ -90,3 +90,32 @@ def test_a_tiff_s_pages_are_counted_and_its_reduced_previews_are_not():
     assert meta_of(data).frames == 1
     looped = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 0) + struct.pack("<I", 8)  # its next IFD is itself
     assert meta_of(looped).frames == 1
+
+
+def _grey_png(pixels: np.ndarray, depth: int, trns: int | None, width: int | None = None) -> bytes:
+    """A grey PNG written by hand (OpenCV writes no tRNS); pixels already packed for depths under 8."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    h, w = pixels.shape[0], width or pixels.shape[1]
+    raw = b"".join(b"\0" + pixels[y].tobytes() for y in range(h))
+    head = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, 0, 0, 0, 0))
+    t = chunk(b"tRNS", struct.pack(">H", trns)) if trns is not None else b""
+    return b"\x89PNG\r\n\x1a\n" + head + t + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def test_a_grey_pngs_transparent_level_is_read_at_the_depth_opencv_decodes():
+    from truesight_video.stillmeta import grey_transparent_level
+
+    grey8 = np.arange(48, dtype=np.uint8).reshape(6, 8)
+    assert grey_transparent_level(_grey_png(grey8, 8, 5)) == 5
+    assert grey_transparent_level(_grey_png(grey8, 8, None)) is None
+    assert grey_transparent_level(_grey_png(grey8.astype(">u2"), 16, 40000)) == 40000
+    packed = np.full((6, 2), 0b00011011, np.uint8)  # 2-bit levels 0, 1, 2, 3 across each row of 8
+    data = _grey_png(packed, 2, 2, width=8)
+    assert grey_transparent_level(data) == 170  # OpenCV scales 2-bit level 2 to 170
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    assert list(decoded[0, :4]) == [0, 85, 170, 255]  # the scaling assumed above
+    assert grey_transparent_level(b"\xff\xd8\xff") is None
+    other = bytearray(_grey_png(grey8, 8, 5))
+    other[25] = 2  # IHDR's colour type: RGB, whose tRNS OpenCV turns into alpha itself
+    assert grey_transparent_level(bytes(other)) is None

@@ -218,6 +218,26 @@ def _png_meta(data: bytes) -> StillMeta:
     return StillMeta(icc, exif, png_colour=tuple(colour), frames=frames)
 
 
+def grey_transparent_level(data: bytes) -> int | None:
+    """A grey PNG's transparent level (its tRNS chunk) as OpenCV decodes the pixels, else None."""
+    # OpenCV reads a grey PNG's tRNS as nothing (RGB and palette ones it turns into alpha itself)
+    if not data.startswith(_PNG_SIG):
+        return None
+    depth = None
+    for kind, body, _, _ in _png_chunks(data):
+        if kind == b"IHDR" and len(body) >= 10:
+            if body[9] != 0:  # colour type 0: grey without alpha
+                return None
+            depth = body[8]
+        elif kind == b"tRNS" and depth in (1, 2, 4, 8, 16) and len(body) >= 2:
+            (level,) = struct.unpack_from(">H", body)
+            level &= (1 << depth) - 1
+            return level * (255 // ((1 << depth) - 1)) if depth < 8 else level  # 1-4 bits come scaled to 8
+        elif kind == b"IDAT":
+            return None
+    return None
+
+
 def _png_with(data: bytes, meta: StillMeta) -> bytes:
     chunks = list(meta.png_colour)
     if meta.icc:

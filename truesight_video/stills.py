@@ -13,7 +13,8 @@ import torch
 
 from .errors import ParameterError, TruesightError
 from .fsutil import atomic_path
-from .stillmeta import StillMeta, fits, jpeg_complete, meta_of, orientation, upright_exif, with_meta
+from .stillmeta import (StillMeta, fits, grey_transparent_level, jpeg_complete, meta_of, orientation,
+                        upright_exif, with_meta)
 
 log = logging.getLogger("truesight_video")
 
@@ -164,6 +165,9 @@ def read_still(path: str | os.PathLike) -> Still:
     top = 65535.0 if img.dtype == np.uint16 else 255.0
     gray = img.ndim == 2 or img.shape[2] == 1
     alpha = img[..., 3].copy() if img.ndim == 3 and img.shape[2] == 4 else None
+    level = grey_transparent_level(data) if img.ndim == 2 else None
+    if level is not None:
+        alpha = np.where(img == level, 0, int(top)).astype(img.dtype)
     if gray:
         bgr = np.repeat(img.reshape(img.shape[0], img.shape[1], 1), 3, axis=2)
     else:
