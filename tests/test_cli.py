@@ -345,6 +345,14 @@ def test_a_grey_png_with_a_transparent_level_keeps_its_transparency(tmp_path):
     assert out.shape == (40, 50, 4)
     assert np.array_equal(out[..., 3], np.where(grey == 0, 0, 255).astype(np.uint8))
     assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])  # still grey
+    # with a grey colour profile: it misdescribes the RGBA written, so it is dropped (it was written into it)
+    from test_stillmeta import _profile
+    from truesight_video.stillmeta import read_meta, with_meta, StillMeta
+    (tmp_path / "profiled.png").write_bytes(with_meta(_grey_png(grey, 8, 0), StillMeta(_profile(b"GRAY"), None)))
+    r = run("sharpen", tmp_path / "profiled.png", "-q")
+    assert r.exit_code == 0, r.output
+    out = cv2.imread(str(tmp_path / "profiled.sharp.png"), cv2.IMREAD_UNCHANGED)
+    assert out.shape == (40, 50, 4) and read_meta(tmp_path / "profiled.sharp.png").icc is None
 
 
 def test_a_phone_photo_is_sharpened_upright(tmp_path):

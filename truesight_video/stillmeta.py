@@ -229,7 +229,7 @@ def grey_transparent_level(data: bytes) -> int | None:
             if body[9] != 0:  # colour type 0: grey without alpha
                 return None
             depth = body[8]
-        elif kind == b"tRNS" and depth in (1, 2, 4, 8, 16) and len(body) >= 2:
+        elif kind == b"tRNS" and depth in (1, 2, 4, 8, 16) and len(body) == 2:  # other sizes: invalid
             (level,) = struct.unpack_from(">H", body)
             level &= (1 << depth) - 1
             return level * (255 // ((1 << depth) - 1)) if depth < 8 else level  # 1-4 bits come scaled to 8

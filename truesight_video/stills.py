@@ -173,7 +173,8 @@ def read_still(path: str | os.PathLike) -> Still:
     else:
         bgr = img[..., :3]
     rgb = np.ascontiguousarray(bgr[..., ::-1], dtype=np.float32) / top
-    if meta.icc is not None and not fits(meta.icc, gray):
+    # grey with alpha is written as RGBA, which a grey profile misdescribes (PNG allows it on grey only)
+    if meta.icc is not None and not fits(meta.icc, gray and alpha is None):
         meta = replace(meta, icc=None)
     return Still(rgb, alpha, 16 if img.dtype == np.uint16 else 8, gray, meta)
 
