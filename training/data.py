@@ -157,7 +157,7 @@ class ImageCache:
 
 
 # bounded by bytes, not images: a mix holds 640x360 and 1280x720 pairs, and a count that fits one
-# size's memory holds a third of a ten-set mix of the other (decoding was then ~15 % of a step)
+# size's memory held a third of ftC3's ten-set mix (its data path 46 ms a step, now 15: benchmarks/cache_ab.py)
 _CACHE = ImageCache(default_cache_bytes())
 
 
