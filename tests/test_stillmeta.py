@@ -94,8 +94,8 @@ def test_a_tiff_s_pages_are_counted_and_its_reduced_previews_are_not():
 
 def _grey_png(pixels: np.ndarray, depth: int, trns: int | None, width: int | None = None) -> bytes:
     """A grey PNG written by hand (OpenCV writes no tRNS); pixels already packed for depths under 8."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    from truesight_video.stillmeta import _chunk as chunk
+
     h, w = pixels.shape[0], width or pixels.shape[1]
     raw = b"".join(b"\0" + pixels[y].tobytes() for y in range(h))
     head = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, 0, 0, 0, 0))
