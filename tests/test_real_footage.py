@@ -1053,6 +1053,16 @@ def test_a_cue_without_a_duration_is_written_beside_its_video(tmp_path):
     assert _cues(tmp_path / "out.webm", durations=True)[1] == [(1000, 5000, "early"), (18000, 2000, "late")]
 
 
+@pytest.mark.parametrize("wrap,words", [("0", "one two"), ("2", "one\ntwo")])
+def test_an_ass_soft_break_follows_the_scripts_wrap_style(tmp_path, wrap, words):
+    # an ASS "\\n" became a new line in MP4 whatever the script said; it is one only in WrapStyle 2
+    header = kinds.ASS_HEADER.replace("ScriptType: v4.00+\n", f"ScriptType: v4.00+\nWrapStyle: {wrap}\n")
+    src = kinds.text_subtitles(tmp_path / "in.mkv", "ass", cues=((0, 300, "", "one\\ntwo"),), header=header)
+    r = sharpen(src, tmp_path / "out.mp4", *FAST, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert _cues(tmp_path / "out.mp4")[1] == [(0, words)]
+
+
 def test_overlapping_cues_share_mov_text_samples(tmp_path):
     # a sign and a line of dialogue at once: MP4 cuts each mov_text sample at the next one's start, and the
     # sign was never shown

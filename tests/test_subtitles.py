@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from truesight_video.media.subtitles import Cues, payload, text_of
+from truesight_video.media.subtitles import Cues, payload, soft_break, text_of
 
 MS = Fraction(1, 1000)
 
@@ -15,6 +15,14 @@ def test_words_out_of_each_codec():
     assert text_of("ass", rb"0,0,Sign,,0,0,0,,{\p1}m 0 0 l 100 0 100 100{\p0}EXIT") == "EXIT"  # a drawing is no words
     assert text_of("webvtt", b"<v Bob>Tom &amp; Jerry &lt;3 <00:00:00.900><i>now</i>") == "Tom & Jerry <3 <i>now</i>"
     assert text_of("subrip", "caf\u00e9".encode()) == "caf\u00e9"
+
+
+def test_an_ass_soft_break_is_a_space_unless_the_script_wraps_at_it():
+    # "\\n" was taken as a new line, as "\\N" is: ASS breaks at it only in WrapStyle 2, else it is a space
+    line = rb"0,0,Default,,0,0,0,,a long line \nthat wraps\Nnew line"
+    assert text_of("ass", line) == "a long line that wraps\nnew line"
+    assert text_of("ass", line, soft_break(b"[Script Info]\r\nWrapStyle: 2\r\n")) == "a long line\nthat wraps\nnew line"
+    assert soft_break(b"[Script Info]\nWrapStyle: 0\n") == soft_break(None) == " "
 
 
 def test_words_into_each_codec():

@@ -26,6 +26,8 @@ ASS_HEADER = (
     "[Events]\r\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\r\n").encode()
 _ASS_DRAWING = re.compile(r"\{[^}]*\\p[1-9][^}]*\}.*?(?:\{[^}]*\\p0[^}]*\}|$)", re.S)  # vector shapes, not words
 _ASS_OVERRIDE = re.compile(r"\{[^}]*\}")
+_ASS_SOFT = re.compile(r" *\\n *")
+_WRAP_STYLE = re.compile(rb"^\s*WrapStyle\s*:\s*(\d)", re.M | re.I)
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _NOT_IBU = re.compile(r"<(?!/?[ibu]>)[^>]*>")  # WebVTT's voice, class and karaoke-timestamp tags
 _TAG_NOT_IBU = re.compile(r"</?(?![ibu]>)[a-zA-Z][^>]*>")  # SRT's <font ...>, not a bare '<'
@@ -33,8 +35,14 @@ OPEN_CUE_MAX = 5.0  # seconds a cue without a duration lasts at most (until the 
 LAST_CUE = 3.0  # seconds the last such cue lasts
 
 
-def text_of(codec: str, data: bytes) -> str:
-    """The words of one subtitle packet of a text codec."""
+def soft_break(header: bytes | None) -> str:
+    """What ASS's soft break `\\n` shows as under this script header: a new line in WrapStyle 2, else a space."""
+    found = _WRAP_STYLE.search(header or b"")
+    return "\n" if found and found.group(1) == b"2" else " "
+
+
+def text_of(codec: str, data: bytes, soft: str = " ") -> str:
+    """The words of one subtitle packet of a text codec (`soft`: what an ASS `\\n` becomes, see soft_break)."""
     if codec == "mov_text":
         if len(data) < 2:
             return ""
@@ -45,7 +53,7 @@ def text_of(codec: str, data: bytes) -> str:
     text = data.decode("utf-8", "replace")
     if codec in ("ass", "ssa"):  # Matroska's ASS packet: ReadOrder, Layer, Style, Name, margins x3, Effect, Text
         text = _ASS_DRAWING.sub("", text.split(",", 8)[-1])
-        text = _ASS_OVERRIDE.sub("", text).replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
+        text = _ASS_SOFT.sub(soft, _ASS_OVERRIDE.sub("", text)).replace("\\N", "\n").replace("\\h", " ")
     elif codec == "webvtt":
         text = html.unescape(_NOT_IBU.sub("", text))
     return text

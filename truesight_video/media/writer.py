@@ -22,7 +22,7 @@ from ..options import EncodeSettings
 from .encoders import MXF, TrialVideo, codes_fields, configure, lost_in_container, output_tags, plan_video, reads_back
 from .layout import TEXT_SUBTITLES, Layout, OtherStream
 from .reader import YUVJ, codec_name, planes_frame, work_format
-from .subtitles import Cues, add_text_stream, packet_of, plan_text, text_of
+from .subtitles import Cues, add_text_stream, packet_of, plan_text, soft_break, text_of
 
 log = logging.getLogger("truesight_video")
 
@@ -364,7 +364,8 @@ class VideoWriter:
         if dropped:
             log.warning("container tags %s cannot be stored in %s; dropped", ", ".join(sorted(dropped)), fmt)
         self.copy: dict[int, av.stream.Stream] = {}
-        self.texts: dict[int, tuple[str, str, Cues]] = {}  # subtitles whose words are carried: from, to, cues
+        # subtitles whose words are carried: from, to, cues, what an ASS soft break becomes
+        self.texts: dict[int, tuple[str, str, Cues, str]] = {}
         self._text_targets: dict[str, str | None] = {}
         self.transcode: dict[int, tuple[av.stream.Stream, av.stream.Stream]] = {}
         self._audio_next: dict[int, int] = {}  # each transcoded stream's next sample number
@@ -483,7 +484,9 @@ class VideoWriter:
             o.metadata.update(_kept_tags(src.metadata))
             o.disposition = self._disposition(s)
             self.copy[s.index] = o
-            self.texts[s.index] = (s.codec, text, Cues(src.time_base, merge=text == "mov_text"))
+            # Matroska keeps the ASS script header, whose WrapStyle says what a soft break is, in extradata
+            soft = soft_break(src.codec_context.extradata if src.codec_context is not None else None)
+            self.texts[s.index] = (s.codec, text, Cues(src.time_base, merge=text == "mov_text"), soft)
             log.warning("subtitle stream %d (%s%s) cannot be copied into %s; converting its text to %s (styling "
                         "is not kept)", s.index, s.label, f", {s.codec}" if s.codec != s.label else "", fmt, text)
             return
@@ -562,7 +565,7 @@ class VideoWriter:
         frame.color_trc = self.info.color_trc
         self.out.mux(self.video.encode(frame))
         self._previous = frame
-        for idx, (_, target, cues) in self.texts.items():
+        for idx, (_, target, cues, _) in self.texts.items():
             if not cues.merge and self._video_end is not None:
                 for sample in cues.advance(int(self._video_end / cues.tb)):
                     self._mux_copy(idx, packet_of(target, sample, cues.tb))
@@ -588,8 +591,8 @@ class VideoWriter:
             at = packet.pts if packet.pts is not None else packet.dts
             if at is None or not packet.time_base:
                 return  # a cue with no time has nowhere to go
-            source, target, cues = self.texts[idx]
-            for sample in cues.push(at, packet.duration, text_of(source, bytes(packet))):
+            source, target, cues, soft = self.texts[idx]
+            for sample in cues.push(at, packet.duration, text_of(source, bytes(packet), soft)):
                 self._mux_copy(idx, packet_of(target, sample, packet.time_base))
         elif idx in self.copy:
             if packet.is_discard and self.format_name not in MOV_FAMILY:
@@ -666,7 +669,7 @@ class VideoWriter:
         if self._moved is None:  # no frame was written: the other streams move only with the clock
             self._release(-self._rebase * self.info.time_base)
         self.out.mux(self.video.encode(None))
-        for idx, (_, target, cues) in self.texts.items():
+        for idx, (_, target, cues, _) in self.texts.items():
             for sample in cues.flush(int(self._video_end / cues.tb) if self._video_end is not None else None):
                 self._mux_copy(idx, packet_of(target, sample, cues.tb))
         for idx, (src, o) in self.transcode.items():
