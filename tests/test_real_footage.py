@@ -1085,6 +1085,19 @@ def test_a_window_keeps_the_cue_on_screen_at_its_start_and_cuts_one_at_its_end(t
     assert _cues(tmp_path / f"part{ext}", durations=True)[1] == [(0, 480, "on at the start"), (680, 300, "on at the end")]
 
 
+@pytest.mark.parametrize("ext", [".mkv", ".mp4"])  # copied, converted
+def test_a_window_keeps_a_cue_without_a_duration_that_is_on_at_its_start(tmp_path, ext):
+    # a cue without a duration lasts until the next: one begun before --start was dropped, though on screen
+    cues = ((0, None, "over", ""), (300, None, "on at the start", ""), (1200, None, "next", ""))
+    src = kinds.text_subtitles(tmp_path / "in.mkv", "subrip", frames=75, cues=cues)
+    r = sharpen(src, tmp_path / f"part{ext}", *FAST, "--start", "0.5", "--duration", "1", "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    # the window's first frame is at 0.52 s, its last ends at 1.52 s: converted cues get the time they lasted
+    got = _cues(tmp_path / f"part{ext}", durations=ext == ".mp4")[1]
+    assert got == ([(0, 680, "on at the start"), (680, 320, "next")] if ext == ".mp4"
+                   else [(0, "on at the start"), (680, "next")])
+
+
 def test_a_real_clips_mov_text_subtitles_become_srt_in_matroska(shared_dir, tmp_path):
     # the NASA clip's two English mov_text tracks were dropped from .mkv and .webm without their words
     src = shared_dir / "realmedia" / "nasa_2video_2aac_2movtext.mp4"

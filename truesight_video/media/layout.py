@@ -9,6 +9,7 @@ from typing import Any
 PQ, HLG = 16, 18
 FIELD_TT, FIELD_BB, FIELD_TB, FIELD_BT = 2, 3, 4, 5  # AVFieldOrder: coded, then shown first
 TEXT_SUBTITLES = {"subrip", "text", "webvtt", "mov_text", "ass", "ssa"}  # cues whose times can be moved and cut
+OPEN_CUE_MAX = 5.0  # seconds a text cue without a duration lasts at most (until the next cue)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 from ..colour import ColourSpec, info_spec, sws_args
 from ..errors import ParameterError, TruesightError, first_line
 from . import timecode
-from .layout import FIELD_BB, FIELD_BT, FIELD_TB, FIELD_TT, TEXT_SUBTITLES, Layout, OtherStream, VideoInfo
+from .layout import FIELD_BB, FIELD_BT, FIELD_TB, FIELD_TT, OPEN_CUE_MAX, TEXT_SUBTITLES, Layout, OtherStream, VideoInfo
 
 log = logging.getLogger("truesight_video")
 
@@ -232,6 +232,8 @@ class VideoReader:
             self._reached = float("-inf")  # the latest time any stream's packets reached, in seconds
             self._past_end: float | None = None  # the time of the first frame past --duration's window
             self._keyed: set[int] = set()  # copied video tracks of a window that have reached a keyframe
+            # a window's text cues without a duration, begun before its first frame: (packet, its start in seconds)
+            self._open_cues: dict[int, tuple[av.Packet, float]] = {}
             self._last_pts: int | None = None
             self._video_done = False  # past --duration's end: later video packets are not decoded
             self._pending: deque = deque()
@@ -371,6 +373,8 @@ class VideoReader:
             for kind, obj in items:
                 if kind == "packet":
                     packet = self._other_packet(obj)
+                    if packet is not None and packet.stream.index in self._open_cues:
+                        yield from self._cues_on_at_start(packet.stream.index)  # in order, before the next
                     if packet is None:
                         if (self._video_done and obj.pts is not None and self.end is not None and obj.stream.time_base
                                 and float(obj.pts * obj.stream.time_base) - self.origin >= self.end - 1e-6):
@@ -389,6 +393,8 @@ class VideoReader:
                         break
                 elif out is not None:
                     last_time = out.time
+                    if self._open_cues:
+                        yield from self._cues_on_at_start()
                     yield out
         except av.FFmpegError as e:
             where = f"after frame {self.decoded}" + (f" (t={last_time:.3f}s)" if last_time is not None else "")
@@ -452,7 +458,15 @@ class VideoReader:
         tb = packet.stream.time_base
         ts = packet.pts if packet.pts is not None else packet.dts
         t = float(ts * tb) - self.origin if tb else 0.0
-        if packet.stream.type == "subtitle" and packet.duration and tb and codec_name(packet.stream) in TEXT_SUBTITLES:
+        text = packet.stream.type == "subtitle" and tb and codec_name(packet.stream) in TEXT_SUBTITLES
+        if text and self.start and t < self._first_time - 1e-6:
+            # a cue without a duration lasts until the next one: any cue before the window ends the one held, and
+            # one without a duration is held, since it may still be on at the first frame (it was dropped)
+            self._open_cues.pop(packet.stream.index, None)
+            if not packet.duration:
+                self._open_cues[packet.stream.index] = (packet, t)
+                return None
+        if text and packet.duration:
             t = self._cue_in_window(packet, t)
             if t is None:
                 return None
@@ -487,6 +501,20 @@ class VideoReader:
         if self.end is not None and t < self.end and t + shown > self.end:
             packet.duration = max(1, round((self.end - t) / tb))
         return t
+
+    def _cues_on_at_start(self, index: int | None = None) -> list[av.Packet]:
+        """The held cues without a duration (of one track, or all) still on at the window's first frame, moved
+        to start there; each lasts until its track's next cue, as it did."""
+        out = []
+        for i in [index] if index is not None else list(self._open_cues):
+            packet, t = self._open_cues.pop(i)
+            if self._first_time - t >= OPEN_CUE_MAX - 1e-6:
+                continue  # over, as a cue without a duration is taken to be after that long
+            tb = packet.stream.time_base
+            ts = (packet.pts if packet.pts is not None else packet.dts) + round((self._first_time - t) / tb)
+            packet.pts = packet.dts = ts - self._offset(packet.stream)
+            out.append(packet)
+        return out
 
     def _check_complete(self, last_time: float | None) -> None:
         if self.decoded == 0:

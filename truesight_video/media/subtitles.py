@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import av
 
-from .layout import TEXT_SUBTITLES
+from .layout import OPEN_CUE_MAX, TEXT_SUBTITLES
 from .reader import codec_name
 
 # the text codecs this writes (it reads TEXT_SUBTITLES), in the order tried: each container holds at most one
@@ -31,7 +31,6 @@ _WRAP_STYLE = re.compile(rb"^\s*WrapStyle\s*:\s*(\d)", re.M | re.I)
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _NOT_IBU = re.compile(r"<(?!/?[ibu]>)[^>]*>")  # WebVTT's voice, class and karaoke-timestamp tags
 _TAG_NOT_IBU = re.compile(r"</?(?![ibu]>)[a-zA-Z][^>]*>")  # SRT's <font ...>, not a bare '<'
-OPEN_CUE_MAX = 5.0  # seconds a cue without a duration lasts at most (until the next cue)
 LAST_CUE = 3.0  # seconds the last such cue lasts
 
 
