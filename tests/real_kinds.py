@@ -420,8 +420,8 @@ CUES = ((0, 200, "<i>hello</i>", "{\\i1}hello{\\i0}"), (200, 100, "{\\an8}big\nw
 def text_subtitles(path: Path, codec: str, frames: int = 10, cues: tuple = CUES, *,
                    size: tuple[int, int] = (64, 48), header: str = ASS_HEADER) -> Path:
     """H.264 + a text subtitle track of `codec` (subrip or ass in Matroska, mov_text in MP4) holding `cues`
-    ((ms, duration or None, SRT text, ASS text), ...), in English: what film rips (SRT, ASS) and phones and
-    editors (mov_text) carry."""
+    ((ms, duration or None, SRT text, ASS text), ...), in English, under an ASS script `header`: what film rips
+    (SRT, ASS) and phones and editors (mov_text) carry."""
     w, h = size
     with av.open(str(path), "w") as c:
         vs = _add_video(c, "libx264", size, 25, {"preset": "ultrafast", "bf": "0"})

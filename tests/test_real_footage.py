@@ -1098,6 +1098,15 @@ def test_a_window_keeps_a_cue_without_a_duration_that_is_on_at_its_start(tmp_pat
                    else [(0, "on at the start"), (680, "next")])
 
 
+def test_a_cue_at_a_windows_first_frame_ends_the_one_held_before_it(tmp_path):
+    # only cues before the first frame ended the held one: it went out beside the cue that replaced it
+    cues = ((300, None, "over", ""), (520, None, "at the first frame", ""))
+    src = kinds.text_subtitles(tmp_path / "in.mkv", "subrip", frames=75, cues=cues)
+    r = sharpen(src, tmp_path / "part.mp4", *FAST, "--start", "0.5", "--duration", "1", "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    assert _cues(tmp_path / "part.mp4", durations=True)[1] == [(0, 1000, "at the first frame")]
+
+
 def test_a_real_clips_mov_text_subtitles_become_srt_in_matroska(shared_dir, tmp_path):
     # the NASA clip's two English mov_text tracks were dropped from .mkv and .webm without their words
     src = shared_dir / "realmedia" / "nasa_2video_2aac_2movtext.mp4"

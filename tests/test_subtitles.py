@@ -23,6 +23,9 @@ def test_an_ass_soft_break_is_a_space_unless_the_script_wraps_at_it():
     assert text_of("ass", line) == "a long line that wraps\nnew line"
     assert text_of("ass", line, soft_break(b"[Script Info]\r\nWrapStyle: 2\r\n")) == "a long line\nthat wraps\nnew line"
     assert soft_break(b"[Script Info]\nWrapStyle: 0\n") == soft_break(None) == " "
+    # a line's own wrap style ({\q2}, {\q0}) outranks the script's
+    assert text_of("ass", rb"0,0,Default,,0,0,0,,{\b1\q2}one\ntwo") == "one\ntwo"
+    assert text_of("ass", rb"0,0,Default,,0,0,0,,{\q0}one\ntwo", "\n") == "one two"
 
 
 def test_words_into_each_codec():

@@ -459,11 +459,11 @@ class VideoReader:
         ts = packet.pts if packet.pts is not None else packet.dts
         t = float(ts * tb) - self.origin if tb else 0.0
         text = packet.stream.type == "subtitle" and tb and codec_name(packet.stream) in TEXT_SUBTITLES
-        if text and self.start and t < self._first_time - 1e-6:
-            # a cue without a duration lasts until the next one: any cue before the window ends the one held, and
-            # one without a duration is held, since it may still be on at the first frame (it was dropped)
+        if text and self.start and t < self._first_time + 1e-6:
+            # a cue without a duration lasts until the next one: any cue up to the first frame ends the one held,
+            # and one without a duration before it is held, since it may still be on there (it was dropped)
             self._open_cues.pop(packet.stream.index, None)
-            if not packet.duration:
+            if not packet.duration and t < self._first_time - 1e-6:
                 self._open_cues[packet.stream.index] = (packet, t)
                 return None
         if text and packet.duration:

@@ -27,6 +27,7 @@ ASS_HEADER = (
 _ASS_DRAWING = re.compile(r"\{[^}]*\\p[1-9][^}]*\}.*?(?:\{[^}]*\\p0[^}]*\}|$)", re.S)  # vector shapes, not words
 _ASS_OVERRIDE = re.compile(r"\{[^}]*\}")
 _ASS_SOFT = re.compile(r" *\\n *")
+_ASS_WRAP = re.compile(r"\{[^}]*\\q([0-3])")
 _WRAP_STYLE = re.compile(rb"^\s*WrapStyle\s*:\s*(\d)", re.M | re.I)
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _NOT_IBU = re.compile(r"<(?!/?[ibu]>)[^>]*>")  # WebVTT's voice, class and karaoke-timestamp tags
@@ -52,7 +53,9 @@ def text_of(codec: str, data: bytes, soft: str = " ") -> str:
     text = data.decode("utf-8", "replace")
     if codec in ("ass", "ssa"):  # Matroska's ASS packet: ReadOrder, Layer, Style, Name, margins x3, Effect, Text
         text = _ASS_DRAWING.sub("", text.split(",", 8)[-1])
-        text = _ASS_SOFT.sub(soft, _ASS_OVERRIDE.sub("", text)).replace("\\N", "\n").replace("\\h", " ")
+        wrap = _ASS_WRAP.findall(text)  # a line's own {\q2} (or \q0, \q1, \q3) overrides the script's WrapStyle
+        soft = ("\n" if wrap[-1] == "2" else " ") if wrap else soft
+        text = _ASS_SOFT.sub(soft, _ASS_OVERRIDE.sub("", text)).strip(" ").replace("\\N", "\n").replace("\\h", " ")
     elif codec == "webvtt":
         text = html.unescape(_NOT_IBU.sub("", text))
     return text
