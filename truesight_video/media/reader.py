@@ -494,9 +494,7 @@ class VideoReader:
         if self.start and t < self._first_time - 1e-6:
             if t + shown <= self._first_time + 1e-6:
                 return None
-            late = round((self._first_time - t) / tb)
-            packet.pts = packet.dts = (packet.pts if packet.pts is not None else packet.dts) + late
-            packet.duration = max(1, packet.duration - late)
+            packet.duration = max(1, packet.duration - self._start_at_first_frame(packet, t))
             t, shown = self._first_time, float(packet.duration * tb)
         if self.end is not None and t < self.end and t + shown > self.end:
             packet.duration = max(1, round((self.end - t) / tb))
@@ -510,11 +508,16 @@ class VideoReader:
             packet, t = self._open_cues.pop(i)
             if self._first_time - t >= OPEN_CUE_MAX - 1e-6:
                 continue  # over, as a cue without a duration is taken to be after that long
-            tb = packet.stream.time_base
-            ts = (packet.pts if packet.pts is not None else packet.dts) + round((self._first_time - t) / tb)
-            packet.pts = packet.dts = ts - self._offset(packet.stream)
+            self._start_at_first_frame(packet, t)
+            packet.pts = packet.dts = packet.pts - self._offset(packet.stream)
             out.append(packet)
         return out
+
+    def _start_at_first_frame(self, packet: av.Packet, t: float) -> int:
+        """Move a cue that began at `t` seconds to the window's first frame; returns the ticks it moved."""
+        late = round((self._first_time - t) / packet.stream.time_base)
+        packet.pts = packet.dts = (packet.pts if packet.pts is not None else packet.dts) + late
+        return late
 
     def _check_complete(self, last_time: float | None) -> None:
         if self.decoded == 0:
