@@ -418,13 +418,16 @@ CUES = ((0, 200, "<i>hello</i>", "{\\i1}hello{\\i0}"), (200, 100, "{\\an8}big\nw
 
 
 def text_subtitles(path: Path, codec: str, frames: int = 10, cues: tuple = CUES, *,
-                   size: tuple[int, int] = (64, 48), header: str = ASS_HEADER) -> Path:
-    """H.264 + a text subtitle track of `codec` (subrip or ass in Matroska, mov_text in MP4) holding `cues`
-    ((ms, duration or None, SRT text, ASS text), ...), in English, under an ASS script `header`: what film rips
-    (SRT, ASS) and phones and editors (mov_text) carry."""
+                   size: tuple[int, int] = (64, 48), header: str = ASS_HEADER, gop: int | None = None) -> Path:
+    """H.264 (a keyframe every `gop` frames, else only the first) + a text subtitle track of `codec` (subrip or
+    ass in Matroska, mov_text in MP4) holding `cues` ((ms, duration or None, SRT text, ASS text), ...), in
+    English, under an ASS script `header`: what film rips (SRT, ASS) and phones and editors (mov_text) carry."""
     w, h = size
+    opts = {"preset": "ultrafast", "bf": "0"}
+    if gop:
+        opts["x264-params"] = f"keyint={gop}:min-keyint={gop}:scenecut=0:log-level=error"
     with av.open(str(path), "w") as c:
-        vs = _add_video(c, "libx264", size, 25, {"preset": "ultrafast", "bf": "0"})
+        vs = _add_video(c, "libx264", size, 25, opts)
         sub = c.add_stream(codec)
         sub.codec_context.subtitle_header = header.encode()
         sub.metadata["language"] = "eng"

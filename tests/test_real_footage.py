@@ -1098,6 +1098,23 @@ def test_a_window_keeps_a_cue_without_a_duration_that_is_on_at_its_start(tmp_pat
                    else [(0, "on at the start"), (680, "next")])
 
 
+@pytest.mark.parametrize("ext", [".mkv", ".mp4"])  # copied, converted
+@pytest.mark.parametrize("long_cue,want", [
+    ((100, 3000, "long line", ""), {".mkv": [(0, 580, "long line")], ".mp4": [(0, 580, "long line")]}),
+    ((100, None, "long line", ""), {".mkv": [(0, 0, "long line"), (180, 0, "next")],
+                                    ".mp4": [(0, 180, "long line"), (180, 820, "next")]}),
+])
+def test_a_window_keeps_a_cue_muxed_before_the_keyframe_it_seeks_to(tmp_path, ext, long_cue, want):
+    # a keyframe a second: --start 2.5 seeks to the one at 2 s, and a line on screen from 0.1 s, muxed before
+    # it, was never read (a film cut from the middle lost the line on screen at its start)
+    cues = (long_cue, (2700, None, "next", "")) if long_cue[1] is None else (long_cue,)
+    src = kinds.text_subtitles(tmp_path / "in.mkv", "subrip", frames=100, cues=cues, gop=25)
+    r = sharpen(src, tmp_path / f"part{ext}", *FAST, "--start", "2.5", "--duration", "1", "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    # the window's first frame is at 2.52 s, its end at 3.5 s
+    assert _cues(tmp_path / f"part{ext}", durations=True)[1] == want[ext]
+
+
 def test_a_cue_at_a_windows_first_frame_ends_the_one_held_before_it(tmp_path):
     # only cues before the first frame ended the held one: it went out beside the cue that replaced it
     cues = ((300, None, "over", ""), (520, None, "at the first frame", ""))

@@ -204,6 +204,34 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
 
 
 SLOW_TRACK = 2.0  # seconds
+CUE_LOOKBACK = 60.0  # seconds before a window's first frame searched for the text cues still on there
+
+
+def _cues_before(path: str, video: int, texts: set[int], until: float, origin: float) -> list[tuple[int, av.Packet]]:
+    """The text subtitle packets of streams `texts` from CUE_LOOKBACK seconds before `until` (seconds from the
+    clip's start) up to it, in file order, as (stream index, a packet of its own): a window's seek lands on the
+    keyframe before --start, and a cue muxed before that keyframe (a line begun two seconds earlier) was never read."""
+    out = []
+    with open_input(path) as c:
+        target = until - CUE_LOOKBACK
+        if target > 0:
+            vs = c.streams[video]
+            c.seek(int((origin + target) / vs.time_base), stream=vs, backward=True, any_frame=False)
+        for s in c.streams:  # after the seek: MPEG-TS seeks by reading the video stream's timestamps
+            s.discard = av.stream.Discard.default if s.index in texts else av.stream.Discard.all
+        left = set(texts)
+        for p in c.demux():
+            if p.stream.index not in left or p.pts is None or not p.stream.time_base:
+                continue
+            if float(p.pts * p.stream.time_base) - origin >= until - 1e-6:
+                left.discard(p.stream.index)
+                if not left:
+                    break
+            elif p.size:
+                q = av.Packet(bytes(p))
+                q.pts, q.dts, q.duration, q.time_base = p.pts, p.dts, p.duration, p.stream.time_base
+                out.append((p.stream.index, q))
+    return out
 
 
 class VideoReader:
@@ -234,6 +262,8 @@ class VideoReader:
             self._keyed: set[int] = set()  # copied video tracks of a window that have reached a keyframe
             # a window's text cues without a duration, begun before its first frame: (packet, its start in seconds)
             self._open_cues: dict[int, tuple[av.Packet, float]] = {}
+            self._early: list[av.Packet] = []  # a window's text cues from before its first frame (_cues_before)
+            self._early_streams: set[int] = set()  # the streams they were read for
             self._last_pts: int | None = None
             self._video_done = False  # past --duration's end: later video packets are not decoded
             self._pending: deque = deque()
@@ -267,6 +297,7 @@ class VideoReader:
                         else float((first.pts - st) * self.stream.time_base))
                 info, others, metadata = timecode.moved(info, others, metadata, round(late * float(info.rate or 0)))
                 self.info = info
+                self._read_early_cues(others)
             # a --start window's timestamps are moved to begin at its first frame (see _offset)
             self.layout = Layout(video=info, others=others, metadata=metadata,
                                  chapters=chapters, begins=0.0 if start else self.origin, window_start=start,
@@ -275,6 +306,22 @@ class VideoReader:
         except BaseException:
             self.container.close()
             raise
+
+    def _read_early_cues(self, others: tuple[OtherStream, ...]) -> None:
+        """Read a window's text cues from before its first frame on their own (see _cues_before)."""
+        texts = {o.index for o in others if o.kind == "subtitle" and o.codec in TEXT_SUBTITLES}
+        if not texts:
+            return
+        try:
+            found = _cues_before(self.path, self.stream.index, texts, self._first_time, self.origin)
+        except (av.FFmpegError, TruesightError) as e:
+            log.warning("cannot read the subtitles before --start %g: %s; a cue begun before it may be missing",
+                        self.start, first_line(e))
+            return
+        for index, q in found:
+            q.stream = self.container.streams[index]
+            self._early.append(q)
+        self._early_streams = texts
 
     def __enter__(self) -> "VideoReader":
         return self
@@ -369,6 +416,11 @@ class VideoReader:
         # a window's other streams are read on past its end until each has passed it (or the file has run
         # SLOW_TRACK seconds beyond): a GoPro writes the telemetry of a second after that second's video
         waiting = {o.index for o in self.layout.others if o.kind != "chapters"}
+        for q in self._early:
+            kept = self._other_packet(q, early=True)
+            if kept is not None:
+                yield kept
+        self._early = []
         try:
             for kind, obj in items:
                 if kind == "packet":
@@ -444,7 +496,9 @@ class VideoReader:
         self.decoded += 1
         return Frame(frame_planes(frame, self.info.work_fmt, self._spec), pts - self._offset(self.stream), t)
 
-    def _other_packet(self, packet: av.Packet) -> av.Packet | None:
+    def _other_packet(self, packet: av.Packet, early: bool = False) -> av.Packet | None:
+        """A packet of another stream as the output takes it (a window's moved to its start), None to drop it;
+        `early`: one of the text cues read before the first frame."""
         if packet.size == 0:
             return None
         if packet.duration is not None and (packet.duration < 0 or packet.duration >= 1 << 31):
@@ -459,6 +513,8 @@ class VideoReader:
         ts = packet.pts if packet.pts is not None else packet.dts
         t = float(ts * tb) - self.origin if tb else 0.0
         text = packet.stream.type == "subtitle" and tb and codec_name(packet.stream) in TEXT_SUBTITLES
+        if text and not early and packet.stream.index in self._early_streams and t < self._first_time - 1e-6:
+            return None  # read with the early cues (those after the seek point a second time)
         if text and self.start and t < self._first_time + 1e-6:
             # a cue without a duration lasts until the next one: any cue up to the first frame ends the one held,
             # and one without a duration before it is held, since it may still be on there (it was dropped)
