@@ -1109,10 +1109,34 @@ def test_a_window_keeps_a_cue_muxed_before_the_keyframe_it_seeks_to(tmp_path, ex
     # it, was never read (a film cut from the middle lost the line on screen at its start)
     cues = (long_cue, (2700, None, "next", "")) if long_cue[1] is None else (long_cue,)
     src = kinds.text_subtitles(tmp_path / "in.mkv", "subrip", frames=100, cues=cues, gop=25)
+    assert 100 not in _text_read_after_seek(src, 2.5)  # the premise: Matroska began a cluster at 2 s
     r = sharpen(src, tmp_path / f"part{ext}", *FAST, "--start", "2.5", "--duration", "1", "--strength", "0")
     assert r.returncode == 0, r.stderr
     # the window's first frame is at 2.52 s, its end at 3.5 s
     assert _cues(tmp_path / f"part{ext}", durations=True)[1] == want[ext]
+
+
+def _text_read_after_seek(src: Path, start: float) -> list[int]:
+    """The text cues' times (ms) a demux from the keyframe before `start` reads, as the reader's seek does."""
+    with av.open(str(src)) as c:
+        vs = c.streams.video[0]
+        c.seek(int(start / vs.time_base), stream=vs, backward=True, any_frame=False)
+        return [round(float(p.pts * p.time_base) * 1000) for p in c.demux() if p.stream.type == "subtitle" and p.size]
+
+
+def test_a_windows_early_cues_are_read_from_a_keyframe_before_its_lookback(tmp_path, monkeypatch):
+    # past CUE_LOOKBACK into a clip the early read seeks too: to the keyframe at 1 s here, so the line from
+    # 1.1 s is kept and one from 0.1 s (muxed before that keyframe) is not
+    from truesight_video.media import reader
+
+    monkeypatch.setattr(reader, "CUE_LOOKBACK", 1.0)
+    cues = ((100, 3900, "from 0.1 s", ""), (1100, 3000, "from 1.1 s", ""))
+    src = kinds.text_subtitles(tmp_path / "in.mkv", "subrip", frames=100, cues=cues, gop=25)
+    assert _text_read_after_seek(src, 2.5) == []  # the premise: a seek to 2.5 s reads neither cue
+    with reader.VideoReader(src, start=2.5, duration=0.5) as r:
+        got = [(round(float(p.pts * p.time_base) * 1000), round(float(p.duration * p.time_base) * 1000), bytes(p))
+               for p in r if isinstance(p, av.Packet) and p.stream.type == "subtitle"]
+    assert got == [(0, 480, b"from 1.1 s")]  # moved to the first frame (2.52 s), cut at the window's end (3 s)
 
 
 def test_a_cue_at_a_windows_first_frame_ends_the_one_held_before_it(tmp_path):

@@ -204,33 +204,38 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
 
 
 SLOW_TRACK = 2.0  # seconds
-CUE_LOOKBACK = 60.0  # seconds before a window's first frame searched for the text cues still on there
+CUE_LOOKBACK = 30.0  # seconds before a window's first frame searched for the text cues still on there
 
 
-def _cues_before(path: str, video: int, texts: set[int], until: float, origin: float) -> list[tuple[int, av.Packet]]:
-    """The text subtitle packets of streams `texts` from CUE_LOOKBACK seconds before `until` (seconds from the
-    clip's start) up to it, in file order, as (stream index, a packet of its own): a window's seek lands on the
-    keyframe before --start, and a cue muxed before that keyframe (a line begun two seconds earlier) was never read."""
+def _cues_before(path: str, video: int, texts: set[int], since: float, until: float,
+                 origin: float) -> list[tuple[int, av.Packet]]:
+    """The text subtitle packets of streams `texts` from the keyframe before `since` up to `until` (seconds
+    from the clip's start), in file order, with their stream's index: a window's seek lands on the keyframe
+    before --start, and in Matroska a cue muxed before that keyframe (a line begun two seconds earlier) was
+    never read."""
     out = []
     with open_input(path) as c:
-        target = until - CUE_LOOKBACK
-        if target > 0:
-            vs = c.streams[video]
-            c.seek(int((origin + target) / vs.time_base), stream=vs, backward=True, any_frame=False)
+        vs = c.streams[video]
+        if since > 0:
+            c.seek(int((origin + since) / vs.time_base), stream=vs, backward=True, any_frame=False)
         for s in c.streams:  # after the seek: MPEG-TS seeks by reading the video stream's timestamps
-            s.discard = av.stream.Discard.default if s.index in texts else av.stream.Discard.all
+            keep = s.index in texts or s.index == video  # the video says when the file has passed `until`
+            s.discard = av.stream.Discard.default if keep else av.stream.Discard.all
         left = set(texts)
         for p in c.demux():
-            if p.stream.index not in left or p.pts is None or not p.stream.time_base:
+            ts = p.pts if p.pts is not None else p.dts
+            if ts is None or not p.time_base:
                 continue
-            if float(p.pts * p.stream.time_base) - origin >= until - 1e-6:
+            t = float(ts * p.time_base) - origin
+            if p.stream.index == video:
+                if t >= until + SLOW_TRACK:  # a track with no cue after the window's start: not read to the end
+                    break
+            elif t >= until - 1e-6:
                 left.discard(p.stream.index)
                 if not left:
                     break
             elif p.size:
-                q = av.Packet(bytes(p))
-                q.pts, q.dts, q.duration, q.time_base = p.pts, p.dts, p.duration, p.stream.time_base
-                out.append((p.stream.index, q))
+                out.append((p.stream.index, p))
     return out
 
 
@@ -264,6 +269,7 @@ class VideoReader:
             self._open_cues: dict[int, tuple[av.Packet, float]] = {}
             self._early: list[av.Packet] = []  # a window's text cues from before its first frame (_cues_before)
             self._early_streams: set[int] = set()  # the streams they were read for
+            self._sought = 0.0  # where a window's seek aimed, in seconds from the clip's start
             self._last_pts: int | None = None
             self._video_done = False  # past --duration's end: later video packets are not decoded
             self._pending: deque = deque()
@@ -310,17 +316,19 @@ class VideoReader:
     def _read_early_cues(self, others: tuple[OtherStream, ...]) -> None:
         """Read a window's text cues from before its first frame on their own (see _cues_before)."""
         texts = {o.index for o in others if o.kind == "subtitle" and o.codec in TEXT_SUBTITLES}
-        if not texts:
-            return
+        if not texts or self.container.format.name.startswith("mov,"):
+            return  # the mov demuxer seeks each track to its own sample at or before the time
+        # from before where the main read began (MPEG-TS may have sought far back), so every cue is read once
+        since = min(self._first_time - CUE_LOOKBACK, self._sought - 1.0)
         try:
-            found = _cues_before(self.path, self.stream.index, texts, self._first_time, self.origin)
+            found = _cues_before(self.path, self.stream.index, texts, since, self._first_time, self.origin)
         except (av.FFmpegError, TruesightError) as e:
             log.warning("cannot read the subtitles before --start %g: %s; a cue begun before it may be missing",
                         self.start, first_line(e))
             return
-        for index, q in found:
-            q.stream = self.container.streams[index]
-            self._early.append(q)
+        for index, p in found:
+            p.stream = self.container.streams[index]  # the packet's data outlives the closed container
+            self._early.append(p)
         self._early_streams = texts
 
     def __enter__(self) -> "VideoReader":
@@ -349,6 +357,7 @@ class VideoReader:
             # at the clip's start, seek a second before it: MPEG-TS finds a time by bisecting bytes from its
             # start time, which with B-frames lies past the first keyframe's data (AVI and FLV refuse it)
             target = start - margin if start > margin else -1.0
+            self._sought = target
             try:
                 try:
                     self._seek(target)
