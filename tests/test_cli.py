@@ -330,6 +330,26 @@ def test_still_images_keep_alpha_depth_and_greyness(tmp_path):
     assert np.array_equal(sbs[..., 3], np.concatenate([(alpha / 257).round().astype(np.uint8)] * 2, axis=1))
 
 
+@pytest.mark.parametrize("depth", [8, 16])
+def test_a_grey_png_with_alpha_stays_grey_with_alpha(tmp_path, depth):
+    # OpenCV reads a grey + alpha PNG (colour type 4) as BGRA and writes no two-channel PNG: it came out RGBA
+    import cv2
+    import numpy as np
+    from test_stillmeta import _grey_alpha_png
+
+    top = (1 << depth) - 1
+    grey = (np.arange(40 * 50).reshape(40, 50) * 37 % (top + 1)).astype(np.uint16 if depth == 16 else np.uint8)
+    alpha = np.tile(np.linspace(0, top, 50), (40, 1)).round().astype(grey.dtype)
+    (tmp_path / "mask.png").write_bytes(_grey_alpha_png(grey, alpha, depth))
+    r = run("sharpen", tmp_path / "mask.png", "-q")
+    assert r.exit_code == 0, r.output
+    data = (tmp_path / "mask.sharp.png").read_bytes()
+    assert (data[24], data[25]) == (depth, 4)  # bit depth, colour type grey + alpha
+    out = cv2.imread(str(tmp_path / "mask.sharp.png"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == grey.dtype and out.shape == (40, 50, 4) and np.array_equal(out[..., 3], alpha)
+    assert np.array_equal(out[..., 0], out[..., 2]) and not np.array_equal(out[..., 0], grey)
+
+
 def test_a_grey_png_with_a_transparent_level_keeps_its_transparency(tmp_path):
     # OpenCV reads a grey PNG's tRNS chunk as nothing: the sharpened copy came out opaque
     import cv2
@@ -345,14 +365,15 @@ def test_a_grey_png_with_a_transparent_level_keeps_its_transparency(tmp_path):
     assert out.shape == (40, 50, 4)
     assert np.array_equal(out[..., 3], np.where(grey == 0, 0, 255).astype(np.uint8))
     assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])  # still grey
-    # with a grey colour profile: it misdescribes the RGBA written, so it is dropped (it was written into it)
+    # with a grey colour profile: written as grey + alpha (PNG colour type 4), which the profile still describes
     from test_stillmeta import _profile
-    from truesight_video.stillmeta import read_meta, with_meta, StillMeta
+    from truesight_video.stillmeta import read_meta, with_meta, StillMeta, png_colour_type
     (tmp_path / "profiled.png").write_bytes(with_meta(_grey_png(grey, 8, 0), StillMeta(_profile(b"GRAY"), None)))
     r = run("sharpen", tmp_path / "profiled.png", "-q")
     assert r.exit_code == 0, r.output
     out = cv2.imread(str(tmp_path / "profiled.sharp.png"), cv2.IMREAD_UNCHANGED)
-    assert out.shape == (40, 50, 4) and read_meta(tmp_path / "profiled.sharp.png").icc is None
+    assert out.shape == (40, 50, 4) and png_colour_type((tmp_path / "profiled.sharp.png").read_bytes()) == 4
+    assert read_meta(tmp_path / "profiled.sharp.png").icc == _profile(b"GRAY")
 
 
 def test_a_phone_photo_is_sharpened_upright(tmp_path):

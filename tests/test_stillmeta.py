@@ -6,6 +6,7 @@ import zlib
 
 import cv2
 import numpy as np
+import pytest
 
 from truesight_video.stillmeta import StillMeta, fits, meta_of, orientation, read_meta, upright_exif, with_meta
 
@@ -101,6 +102,31 @@ def _grey_png(pixels: np.ndarray, depth: int, trns: int | None, width: int | Non
     head = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, 0, 0, 0, 0))
     t = chunk(b"tRNS", struct.pack(">H", trns)) if trns is not None else b""
     return b"\x89PNG\r\n\x1a\n" + head + t + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def _grey_alpha_png(grey: np.ndarray, alpha: np.ndarray, depth: int) -> bytes:
+    """A grey + alpha PNG (colour type 4) written by hand, rows unfiltered."""
+    from truesight_video.stillmeta import _chunk as chunk
+
+    h, w = grey.shape
+    pixels = np.stack([grey, alpha], axis=2).astype(">u2" if depth == 16 else np.uint8)
+    raw = b"".join(b"\0" + pixels[y].tobytes() for y in range(h))
+    head = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, 4, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + head + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_the_grey_alpha_png_writer_round_trips_through_opencv(dtype):
+    import cv2
+
+    from truesight_video.stillmeta import grey_alpha_png, png_colour_type
+
+    rng = np.random.default_rng(3)
+    px = rng.integers(0, np.iinfo(dtype).max + 1, size=(9, 13, 2), dtype=dtype)
+    data = grey_alpha_png(px)
+    assert png_colour_type(data) == 4
+    back = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == dtype and np.array_equal(back[..., 0], px[..., 0]) and np.array_equal(back[..., 3], px[..., 1])
 
 
 def test_a_grey_pngs_transparent_level_is_read_at_the_depth_opencv_decodes():

@@ -8,6 +8,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 _JPEG_SOI = b"\xff\xd8"
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _EXIF_ID = b"Exif\x00\x00"
@@ -216,6 +218,25 @@ def _png_meta(data: bytes) -> StillMeta:
         elif kind == b"eXIf":
             exif = body[len(_EXIF_ID):] if body.startswith(_EXIF_ID) else body  # some writers keep JPEG's prefix
     return StillMeta(icc, exif, png_colour=tuple(colour), frames=frames)
+
+
+def png_colour_type(data: bytes) -> int | None:
+    """A PNG's colour type from its header (0 grey, 2 RGB, 3 palette, 4 grey + alpha, 6 RGBA), else None."""
+    return data[25] if data.startswith(_PNG_SIG) and data[12:16] == b"IHDR" and len(data) > 25 else None
+
+
+def grey_alpha_png(pixels: np.ndarray, level: int = 6) -> bytes:
+    """A grey + alpha PNG (colour type 4) of HxWx2 uint8 or uint16 pixels: OpenCV writes 1, 3 or 4 channels
+    only, and a grey image with alpha came out as RGBA."""
+    h, w = pixels.shape[:2]
+    deep = pixels.dtype == np.uint16
+    rows = np.ascontiguousarray(pixels.astype(">u2") if deep else pixels).view(np.uint8).reshape(h, -1)
+    bpp = 4 if deep else 2
+    filtered = rows.copy()
+    filtered[:, bpp:] -= rows[:, :-bpp]  # the Sub filter (each byte less the pixel's to its left), mod 256
+    raw = np.concatenate([np.ones((h, 1), np.uint8), filtered], axis=1).tobytes()  # 1: Sub, on every row
+    head = struct.pack(">IIBBBBB", w, h, 16 if deep else 8, 4, 0, 0, 0)
+    return _PNG_SIG + _chunk(b"IHDR", head) + _chunk(b"IDAT", zlib.compress(raw, level)) + _chunk(b"IEND", b"")
 
 
 def grey_transparent_level(data: bytes) -> int | None:

@@ -13,8 +13,8 @@ import torch
 
 from .errors import ParameterError, TruesightError
 from .fsutil import atomic_path
-from .stillmeta import (StillMeta, fits, grey_transparent_level, jpeg_complete, meta_of, orientation,
-                        upright_exif, with_meta)
+from .stillmeta import (StillMeta, fits, grey_alpha_png, grey_transparent_level, jpeg_complete, meta_of,
+                        orientation, png_colour_type, upright_exif, with_meta)
 
 log = logging.getLogger("truesight_video")
 
@@ -82,16 +82,20 @@ def _write(path: Path, img: np.ndarray, meta: StillMeta = StillMeta(), quick: bo
     """Encode an image by its path's extension and write it atomically, meta added (JPEG, PNG)."""
     import cv2
 
-    params = _write_params(path, meta) + ([cv2.IMWRITE_PNG_COMPRESSION, 1] if quick else [])
-    try:
-        with opencv_silent():
-            ok, enc = cv2.imencode(path.suffix, np.ascontiguousarray(img), params)
-    except cv2.error:
-        ok = False
-    if not ok:
-        raise TruesightError(f"cannot write image {path}: OpenCV has no {path.suffix or 'extensionless'} writer")
+    if img.ndim == 3 and img.shape[2] == 2:  # grey + alpha, for a PNG (write_still)
+        data = grey_alpha_png(img, 1 if quick else 6)
+    else:
+        params = _write_params(path, meta) + ([cv2.IMWRITE_PNG_COMPRESSION, 1] if quick else [])
+        try:
+            with opencv_silent():
+                ok, enc = cv2.imencode(path.suffix, np.ascontiguousarray(img), params)
+        except cv2.error:
+            ok = False
+        if not ok:
+            raise TruesightError(f"cannot write image {path}: OpenCV has no {path.suffix or 'extensionless'} writer")
+        data = enc.tobytes()
     with atomic_path(path, durable) as tmp:
-        tmp.write_bytes(with_meta(enc.tobytes(), meta))
+        tmp.write_bytes(with_meta(data, meta))
 
 
 def check_writable(path: str | os.PathLike) -> None:
@@ -163,18 +167,19 @@ def read_still(path: str | os.PathLike) -> Still:
     if img.dtype not in (np.uint8, np.uint16):
         raise TruesightError(f"{path}: {img.dtype} images are not supported (8- or 16-bit only)")
     top = 65535.0 if img.dtype == np.uint16 else 255.0
-    gray = img.ndim == 2 or img.shape[2] == 1
     alpha = img[..., 3].copy() if img.ndim == 3 and img.shape[2] == 4 else None
+    # OpenCV reads a grey + alpha PNG as BGRA, its three colours equal
+    gray = img.ndim == 2 or img.shape[2] == 1 or (alpha is not None and png_colour_type(data) == 4)
     level = grey_transparent_level(data) if img.ndim == 2 else None
     if level is not None:
         alpha = np.where(img == level, 0, int(top)).astype(img.dtype)
-    if gray:
+    if img.ndim == 2 or img.shape[2] == 1:
         bgr = np.repeat(img.reshape(img.shape[0], img.shape[1], 1), 3, axis=2)
     else:
         bgr = img[..., :3]
     rgb = np.ascontiguousarray(bgr[..., ::-1], dtype=np.float32) / top
-    # grey with alpha is written as RGBA, which a grey profile misdescribes (PNG allows it on grey only)
-    if meta.icc is not None and not fits(meta.icc, gray and alpha is None):
+    # a profile goes into JPEG and PNG only, and grey is written grey there (with alpha: PNG's grey + alpha)
+    if meta.icc is not None and not fits(meta.icc, gray):
         meta = replace(meta, icc=None)
     return Still(rgb, alpha, 16 if img.dtype == np.uint16 else 8, gray, meta)
 
@@ -217,7 +222,7 @@ def write_still(path: str | os.PathLike, rgb: np.ndarray, like: Still) -> None:
             alpha = np.concatenate([alpha] * (out.shape[1] // alpha.shape[1]), axis=1)
         if alpha.dtype != dtype:
             alpha = (alpha.astype(np.float32) * (top / (65535.0 if alpha.dtype == np.uint16 else 255.0))).round().astype(dtype)
-        if like.gray:
+        if like.gray and ext != ".png":  # only PNG has grey + alpha
             out = np.repeat(out, 3, axis=2)
         out = np.concatenate([out, alpha[..., None]], axis=2)
     _write(p, out, like.meta)
