@@ -93,26 +93,21 @@ def test_a_tiff_s_pages_are_counted_and_its_reduced_previews_are_not():
     assert meta_of(looped).frames == 1
 
 
-def _grey_png(pixels: np.ndarray, depth: int, trns: int | None, width: int | None = None) -> bytes:
-    """A grey PNG written by hand (OpenCV writes no tRNS); pixels already packed for depths under 8."""
+def _grey_png(pixels: np.ndarray, depth: int, trns: int | None, width: int | None = None, colour: int = 0) -> bytes:
+    """A grey PNG written by hand (OpenCV writes no tRNS), rows unfiltered; pixels already packed for depths
+    under 8; `colour` 4 with HxWx2 pixels: grey + alpha."""
     from truesight_video.stillmeta import _chunk as chunk
 
     h, w = pixels.shape[0], width or pixels.shape[1]
     raw = b"".join(b"\0" + pixels[y].tobytes() for y in range(h))
-    head = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, 0, 0, 0, 0))
+    head = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, colour, 0, 0, 0))
     t = chunk(b"tRNS", struct.pack(">H", trns)) if trns is not None else b""
     return b"\x89PNG\r\n\x1a\n" + head + t + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
 def _grey_alpha_png(grey: np.ndarray, alpha: np.ndarray, depth: int) -> bytes:
-    """A grey + alpha PNG (colour type 4) written by hand, rows unfiltered."""
-    from truesight_video.stillmeta import _chunk as chunk
-
-    h, w = grey.shape
-    pixels = np.stack([grey, alpha], axis=2).astype(">u2" if depth == 16 else np.uint8)
-    raw = b"".join(b"\0" + pixels[y].tobytes() for y in range(h))
-    head = chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, 4, 0, 0, 0))
-    return b"\x89PNG\r\n\x1a\n" + head + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    """A grey + alpha PNG (colour type 4) written by hand."""
+    return _grey_png(np.stack([grey, alpha], axis=2).astype(">u2" if depth == 16 else np.uint8), depth, None, colour=4)
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
