@@ -168,12 +168,13 @@ def read_still(path: str | os.PathLike) -> Still:
         raise TruesightError(f"{path}: {img.dtype} images are not supported (8- or 16-bit only)")
     top = 65535.0 if img.dtype == np.uint16 else 255.0
     alpha = img[..., 3].copy() if img.ndim == 3 and img.shape[2] == 4 else None
+    one_channel = img.ndim == 2 or img.shape[2] == 1
     # OpenCV reads a grey + alpha PNG as BGRA, its three colours equal
-    gray = img.ndim == 2 or img.shape[2] == 1 or (alpha is not None and png_colour_type(data) == 4)
+    gray = one_channel or (alpha is not None and png_colour_type(data) == 4)
     level = grey_transparent_level(data) if img.ndim == 2 else None
     if level is not None:
         alpha = np.where(img == level, 0, int(top)).astype(img.dtype)
-    if img.ndim == 2 or img.shape[2] == 1:
+    if one_channel:
         bgr = np.repeat(img.reshape(img.shape[0], img.shape[1], 1), 3, axis=2)
     else:
         bgr = img[..., :3]

@@ -204,6 +204,13 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
 
 
 SLOW_TRACK = 2.0  # seconds
+
+
+def _seek_keyframe(container: av.container.InputContainer, vs: av.VideoStream, origin: float, target: float) -> None:
+    """Seek a container to the keyframe of `vs` at or before `target` seconds from the clip's start."""
+    container.seek(int((origin + target) / vs.time_base), stream=vs, backward=True, any_frame=False)
+
+
 CUE_LOOKBACK = 30.0  # seconds before a window's first frame searched for the text cues still on there
 
 
@@ -217,7 +224,7 @@ def _cues_before(path: str, video: int, texts: set[int], since: float, until: fl
     with open_input(path) as c:
         vs = c.streams[video]
         if since > 0:
-            c.seek(int((origin + since) / vs.time_base), stream=vs, backward=True, any_frame=False)
+            _seek_keyframe(c, vs, origin, since)
         for s in c.streams:  # after the seek: MPEG-TS seeks by reading the video stream's timestamps
             keep = s.index in texts or s.index == video  # the video says when the file has passed `until`
             s.discard = av.stream.Discard.default if keep else av.stream.Discard.all
@@ -375,8 +382,7 @@ class VideoReader:
 
     def _seek(self, target: float) -> None:
         """Seek to the keyframe at or before target seconds from the clip's start."""
-        self.container.seek(int((self.origin + target) / self.stream.time_base), stream=self.stream,
-                            backward=True, any_frame=False)
+        _seek_keyframe(self.container, self.stream, self.origin, target)
 
     def _demux_all(self) -> Iterator[tuple[str, Any]]:
         """('frame', av.VideoFrame) and ('packet', av.Packet) in file order, decoders flushed at the end."""
