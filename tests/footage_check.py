@@ -27,7 +27,8 @@ import numpy as np
 IGNORED_META = {"encoder", "major_brand", "minor_version", "compatible_brands"}
 STREAM_META = ("handler_name", "language", "title", "timecode")
 # muxers that impose their own time base on every stream (MPEG-TS/PS 90 kHz, Matroska/WebM/FLV 1 ms)
-FORCED_TIME_BASE = {"mpegts", "mpeg", "vob", "dvd", "matroska", "webm", "flv"}
+FORCED_TIME_BASE = {"mpegts", "mpeg", "vob", "dvd", "matroska", "webm", "flv",
+                    "ogg"}  # Ogg's video counts frames: its time base is the frame rate
 RANGE = {0: "unspecified", 1: "tv", 2: "pc"}
 MAX_SHIFT = 0.3  # mean colour shift allowed per channel, in 8-bit levels
 EPS = 1e-6

@@ -372,6 +372,28 @@ def test_a_container_gets_video_and_audio_it_can_mark(tmp_path, src_name, codec,
         assert sum(1 for _ in c.decode(video=0)) == 10
 
 
+@pytest.mark.parametrize("vfr", [False, True])
+def test_ogv_from_mp4_counts_frames_and_keeps_the_first_one(tmp_path, vfr):
+    # an MP4's 1/12800 time base went into Ogg as it was: Ogg's VP8 header said 12800 fps and FFmpeg's
+    # demuxer, which counts a frame as one tick there, read the first frame 1/12800 s before the second:
+    # the opening frame was never shown and the picture began 40 ms late (a phone's varying frame times
+    # came back a few ms early each, from the encoder's durations); frames now sit on a frame-rate grid
+    from media_factory import make_clip
+
+    src = make_clip(tmp_path / "phone.mp4", codec="libx264", audio=0, frames=10, vfr=vfr)
+    r = sharpen(src, tmp_path / "out.ogv", *FAST)
+    assert r.returncode == 0, r.stderr
+    times, bases = [], []
+    for path in (src, tmp_path / "out.ogv"):
+        with av.open(str(path)) as c:
+            times.append([float(f.time) for f in c.decode(video=0)])
+            bases.append((c.streams.video[0].time_base, c.streams.video[0].average_rate))
+    frame = float(1 / bases[0][1])
+    assert len(times[1]) == len(times[0]) and times[1][0] == times[0][0] == 0
+    assert times[1] == pytest.approx(times[0], abs=frame / 2 if vfr else 1e-3)
+    assert bases[1][0] == 1 / bases[0][1]
+
+
 @pytest.mark.parametrize("codec, name, top_first, tag", [
     ("libx264", "cam.mts", True, 0), ("libx264", "cam.mkv", True, 2), ("mpeg2video", "dvb.ts", True, 0),
     ("mpeg2video", "dvd.mpg", True, 2), ("libx264", "cam.ts", False, 0), ("mpeg2video", "dv.mov", False, 0),
@@ -1169,6 +1191,20 @@ def test_real_clip_with_the_default_model_and_no_options(shared_dir, tmp_path):
     assert problems == []
     a, b = video_frames(src), video_frames(tmp_path / "o.mp4")
     assert np.mean([np.abs(x[1][0].astype(int) - y[1][0]).mean() for x, y in zip(a, b)]) > 0.2  # it did sharpen
+
+
+def test_a_real_phones_varying_frame_times_into_ogv_keep_the_first_frame(shared_dir, tmp_path):
+    # into Ogg the first frame was lost (read a tick before the second) and every other came back 5 ms early
+    src = shared_dir / "realmedia" / "android_lowlight_vfr_rot180_shake.mp4"
+    r = sharpen(src, tmp_path / "out.ogv", *FAST, "--strength", "0")
+    assert r.returncode == 0, r.stderr
+    times = []
+    for path in (src, tmp_path / "out.ogv"):
+        with av.open(str(path)) as c:
+            times.append([float(f.time) for f in c.decode(video=0)])
+            rate = c.streams.video[0].average_rate
+    assert len(times[1]) == len(times[0]) == 25 and times[1][0] == times[0][0]
+    assert times[1] == pytest.approx(times[0], abs=float(1 / rate))  # on a frame-rate grid, a frame at most
 
 
 def test_a_real_rotated_clip_is_read_upright(shared_dir):

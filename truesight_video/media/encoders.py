@@ -33,6 +33,7 @@ BT2020 = 9  # AVColorPrimaries
 FIELD_CODECS = {"h264", "mpeg2video", "mpeg4", "prores", "dnxhd", "dvvideo", "ffv1"}
 QP2LAMBDA = 118
 MXF = {"mxf", "mxf_d10", "mxf_opatom"}
+FRAME_COUNTING = {"avi", "ogg", "ogv"}  # containers whose video time base is its frame rate
 STANDARD_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30), Fraction(50),
                   Fraction(60000, 1001), Fraction(60))
 MXF_RATES = STANDARD_RATES + (Fraction(48000, 1001), Fraction(48), Fraction(100), Fraction(120000, 1001), Fraction(120))
@@ -321,7 +322,8 @@ def _time_bases(info: VideoInfo, format_name: str) -> list[Fraction]:
     a 15,360 fps AVI of empty chunks), then the same frame in a denominator MPEG-4 Part 2 takes (a phone's
     29.99 fps, 3001/90000, is too fine for it, and milliseconds made a 1000 fps AVI); a standard rate only
     where it is within 1 % and not below the input's, so no two frames share a tick (120 fps at 60 would
-    play at half speed)."""
+    play at half speed). Ogg's VP8 and Theora count frames too: its header states 1 / time base as the
+    frame rate, and FFmpeg's demuxer takes a frame for one tick (an MP4's 1/12800 lost the first frame)."""
     out = [Fraction(info.time_base), Fraction(1, 1000)]
     if not info.rate:
         return list(dict.fromkeys(out))
@@ -329,7 +331,7 @@ def _time_bases(info: VideoInfo, format_name: str) -> list[Fraction]:
     frame = 1 / min(STANDARD_RATES, key=lambda r: abs(r - rate))
     if format_name in MXF:  # which counts frames, not time, at a standard rate (the writer keeps the clock)
         return [1 / min(MXF_RATES, key=lambda r: abs(r - rate))]
-    if format_name == "avi":
+    if format_name in FRAME_COUNTING:
         near = [frame] if rate <= 1 / frame <= rate * Fraction(101, 100) else []
         return list(dict.fromkeys([1 / rate, (1 / rate).limit_denominator(65535), *near] + out))
     return list(dict.fromkeys(out + [frame]))
