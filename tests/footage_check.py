@@ -15,6 +15,7 @@ Data tracks that the mov demuxer discards by default (GoPro fdsc) are read too.
 from __future__ import annotations
 
 import difflib
+import heapq
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -117,12 +118,25 @@ def _frames(path: Path, lo: float, hi: float) -> Iterator[av.VideoFrame]:
         if vs is None:
             return
         vs.thread_type = "AUTO"
-        for f in c.decode(vs):
+        avi = c.format.name == "avi"
+        slots: list[int] = []  # AVI: frames are shown in its packets' slots, in order (FFmpeg's frame times
+        for f in _decoded(c, vs, slots if avi else None):  # are those of other packets where B-frames lead)
             t = float(f.time) if f.time is not None else None
             if t is not None and t < lo - EPS:
                 continue
             if t is not None and t >= hi - EPS:
                 break
+            yield f
+
+
+def _decoded(c: av.container.InputContainer, vs: av.VideoStream, slots: list[int] | None) -> Iterator[av.VideoFrame]:
+    """The stream's frames; with `slots`, each stamped with the earliest packet time not yet taken."""
+    for p in c.demux(vs):
+        if slots is not None and p.size and p.pts is not None:
+            heapq.heappush(slots, p.pts)
+        for f in p.decode():
+            if slots:
+                f.pts = heapq.heappop(slots)
             yield f
 
 

@@ -304,6 +304,27 @@ def test_xvid_avi_with_b_frames(tmp_path):
     assert whole(src, tmp_path / "out.avi") == []
 
 
+@pytest.mark.parametrize("suffix", [".avi", ".mp4"])
+def test_h264_avi_with_b_frames_keeps_its_frame_times(tmp_path, suffix):
+    # AVI stores decode order only: FFmpeg gives an H.264 stream with B-frames its packets' times (decode
+    # slots), which the frames then carry out of order; forced to rise one by one they left gaps: 10 frames
+    # came out spanning 14 slots, frames held at the wrong moments and the picture outlasting its sound
+    from media_factory import make_clip
+
+    src = make_clip(tmp_path / "cam.avi", codec="libx264", audio_codec="mp3", frames=10)
+    with av.open(str(src)) as c:
+        assert c.streams.video[0].codec_context.has_b_frames
+    r = sharpen(src, tmp_path / f"out{suffix}", *FAST)
+    assert r.returncode == 0, r.stderr
+    with av.open(str(tmp_path / f"out{suffix}")) as c:
+        v = c.streams.video[0]
+        slots = sorted(p.pts if suffix == ".mp4" else p.dts for p in c.demux(v) if p.size)
+    step = round(1 / (25 * v.time_base))
+    assert slots == [slots[0] + k * step for k in range(10)], slots
+    if suffix == ".avi":
+        assert whole(src, tmp_path / "whole.avi") == []
+
+
 def test_avi_with_dropped_frames_is_not_truncated(tmp_path):
     # the 0-byte chunk of a dropped frame was not counted, so the file was refused as truncated
     src = kinds.avi_with_dropped_frames(tmp_path / "capture.avi", dropped=(10, 11))

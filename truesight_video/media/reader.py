@@ -2,6 +2,7 @@
 frames as integer planes and, in file order, the packets of every other stream."""
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 from collections import deque
@@ -387,6 +388,10 @@ class VideoReader:
     def _demux_all(self) -> Iterator[tuple[str, Any]]:
         """('frame', av.VideoFrame) and ('packet', av.Packet) in file order, decoders flushed at the end."""
         vs = self.stream
+        # AVI keeps no display times: FFmpeg stamps each packet with its decode slot (delayed by the
+        # reordering), so frames of a stream with B-frames come out carrying other frames' slots; shown
+        # in order, they take those slots in order
+        slots: list[int] | None = [] if self.container.format.name == "avi" else None
         for packet in self.container.demux():
             if packet.pts is not None and packet.stream.time_base:
                 self._reached = max(self._reached, float(packet.pts * packet.stream.time_base))
@@ -405,7 +410,11 @@ class VideoReader:
                     if packet.pts is not None:
                         lo, hi = self._pts_span or (packet.pts, packet.pts)
                         self._pts_span = (min(lo, packet.pts), max(hi, packet.pts))
+                        if slots is not None:
+                            heapq.heappush(slots, packet.pts)
             for frame in vs.decode(packet):
+                if slots:
+                    frame.pts = heapq.heappop(slots)
                 yield "frame", frame
 
     def _peek(self) -> av.VideoFrame | None:
