@@ -15,7 +15,6 @@ Data tracks that the mov demuxer discards by default (GoPro fdsc) are read too.
 from __future__ import annotations
 
 import difflib
-import heapq
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ IGNORED_META = {"encoder", "major_brand", "minor_version", "compatible_brands"}
 STREAM_META = ("handler_name", "language", "title", "timecode")
 # muxers that impose their own time base on every stream (MPEG-TS/PS 90 kHz, Matroska/WebM/FLV 1 ms)
 FORCED_TIME_BASE = {"mpegts", "mpeg", "vob", "dvd", "matroska", "webm", "flv",
-                    "ogg"}  # Ogg's video counts frames: its time base is the frame rate
+                    "ogg"}  # Ogg: the video's only (it counts frames: its time base is the frame rate)
 RANGE = {0: "unspecified", 1: "tv", 2: "pc"}
 MAX_SHIFT = 0.3  # mean colour shift allowed per channel, in 8-bit levels
 EPS = 1e-6
@@ -118,9 +117,10 @@ def _frames(path: Path, lo: float, hi: float) -> Iterator[av.VideoFrame]:
         if vs is None:
             return
         vs.thread_type = "AUTO"
-        avi = c.format.name == "avi"
-        slots: list[int] = []  # AVI: frames are shown in its packets' slots, in order (FFmpeg's frame times
-        for f in _decoded(c, vs, slots if avi else None):  # are those of other packets where B-frames lead)
+        times = _avi_times(path) if c.format.name == "avi" else []
+        for k, f in enumerate(c.decode(vs)):
+            if k < len(times):
+                f.pts = times[k]
             t = float(f.time) if f.time is not None else None
             if t is not None and t < lo - EPS:
                 continue
@@ -129,15 +129,11 @@ def _frames(path: Path, lo: float, hi: float) -> Iterator[av.VideoFrame]:
             yield f
 
 
-def _decoded(c: av.container.InputContainer, vs: av.VideoStream, slots: list[int] | None) -> Iterator[av.VideoFrame]:
-    """The stream's frames; with `slots`, each stamped with the earliest packet time not yet taken."""
-    for p in c.demux(vs):
-        if slots is not None and p.size and p.pts is not None:
-            heapq.heappush(slots, p.pts)
-        for f in p.decode():
-            if slots:
-                f.pts = heapq.heappop(slots)
-            yield f
+def _avi_times(path: Path) -> list[int]:
+    """An AVI's frame times as a player shows them: FFmpeg's, in order (it gives each frame its own
+    packet's decode slot, so frames of a stream with B-frames carry each other's)."""
+    with av.open(str(path)) as c:
+        return sorted(f.pts for f in c.decode(_main_video(c)) if f.pts is not None)
 
 
 def _scan_video(path: Path, lo: float, hi: float) -> _Video | None:

@@ -325,6 +325,31 @@ def test_h264_avi_with_b_frames_keeps_its_frame_times(tmp_path, suffix):
         assert whole(src, tmp_path / "whole.avi") == []
 
 
+@pytest.mark.parametrize("bf", [0, 2])
+def test_an_avi_cut_before_a_keyframe_keeps_its_frame_times(tmp_path, bf):
+    # packets before the first keyframe decode to nothing: their slots must not pass to the frames after
+    from truesight_video.media.reader import Frame, VideoReader
+
+    whole_clip, cut = tmp_path / "whole.avi", tmp_path / "cut.avi"
+    with av.open(str(whole_clip), "w") as c:
+        vs = c.add_stream("libx264", rate=25, options={"bf": str(bf), "g": "5", "sc_threshold": "0",
+                                                     "preset": "ultrafast"})
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
+        for p in kinds._encode(vs, kinds._pictures(range(15), 64, 48, Fraction(1, 25))):
+            c.mux(p)
+    with av.open(str(whole_clip)) as i, av.open(str(cut), "w") as o:
+        s = o.add_stream_from_template(i.streams.video[0])
+        for k, p in enumerate(q for q in i.demux(video=0) if q.size):
+            if k >= 2:  # a capture that begins two frames into a group: three packets without a keyframe
+                p.stream, p.pts, p.dts = s, p.pts - 2, p.dts - 2
+                o.mux(p)
+    with av.open(str(cut)) as c:
+        expected = sorted(float(f.time) for f in c.decode(video=0))  # FFmpeg's own times, in order
+    with VideoReader(cut) as r:
+        got = [x.time + r.origin for x in r if isinstance(x, Frame)]
+    assert len(got) == 10 and got == pytest.approx(expected, abs=1e-6), (got, expected)
+
+
 def test_avi_with_dropped_frames_is_not_truncated(tmp_path):
     # the 0-byte chunk of a dropped frame was not counted, so the file was refused as truncated
     src = kinds.avi_with_dropped_frames(tmp_path / "capture.avi", dropped=(10, 11))

@@ -43,6 +43,18 @@ class Frame:
     time: float
 
 
+REORDER_MAX = 16  # slots a frame of a stream with B-frames may show before its own packet's (H.264's reorder limit)
+
+
+def _display_slot(slots: list[int], own: int | None, depth: int) -> int | None:
+    """An AVI frame's time: the earliest packet slot not yet taken (a heap), once the slots of packets
+    that gave no frame (skipped by the decoder) are dropped: a frame shows at most `depth` slots before
+    its own packet's (0 without B-frames)."""
+    while own is not None and slots and slots[0] < own - depth:
+        heapq.heappop(slots)
+    return heapq.heappop(slots) if slots else own
+
+
 def open_input(path: str | os.PathLike) -> av.container.InputContainer:
     """Open a media file for reading, or raise a one-line TruesightError saying what is wrong."""
     p = Path(path)
@@ -390,8 +402,9 @@ class VideoReader:
         vs = self.stream
         # AVI keeps no display times: FFmpeg stamps each packet with its decode slot (delayed by the
         # reordering), so frames of a stream with B-frames come out carrying other frames' slots; shown
-        # in order, they take those slots in order
+        # in order, they take those slots in order (AVI's time base is one frame: a slot is a tick)
         slots: list[int] | None = [] if self.container.format.name == "avi" else None
+        keyed = False
         for packet in self.container.demux():
             if packet.pts is not None and packet.stream.time_base:
                 self._reached = max(self._reached, float(packet.pts * packet.stream.time_base))
@@ -410,11 +423,14 @@ class VideoReader:
                     if packet.pts is not None:
                         lo, hi = self._pts_span or (packet.pts, packet.pts)
                         self._pts_span = (min(lo, packet.pts), max(hi, packet.pts))
-                        if slots is not None:
-                            heapq.heappush(slots, packet.pts)
+                    slot = packet.pts if packet.pts is not None else packet.dts
+                    # packets before the first keyframe (a cut capture's, a seek's) give no frame: no slot
+                    keyed = keyed or packet.is_keyframe
+                    if slots is not None and keyed and slot is not None:
+                        heapq.heappush(slots, slot)
             for frame in vs.decode(packet):
-                if slots:
-                    frame.pts = heapq.heappop(slots)
+                if slots is not None:
+                    frame.pts = _display_slot(slots, frame.pts, REORDER_MAX if vs.codec_context.has_b_frames else 0)
                 yield "frame", frame
 
     def _peek(self) -> av.VideoFrame | None:
