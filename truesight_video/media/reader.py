@@ -423,11 +423,12 @@ class VideoReader:
                     if packet.pts is not None:
                         lo, hi = self._pts_span or (packet.pts, packet.pts)
                         self._pts_span = (min(lo, packet.pts), max(hi, packet.pts))
-                    slot = packet.pts if packet.pts is not None else packet.dts
-                    # packets before the first keyframe (a cut capture's, a seek's) give no frame: no slot
-                    keyed = keyed or packet.is_keyframe
-                    if slots is not None and keyed and slot is not None:
-                        heapq.heappush(slots, slot)
+                    if slots is not None:
+                        # packets before the first keyframe (a cut capture's, a seek's) give no frame: no slot
+                        keyed = keyed or packet.is_keyframe
+                        slot = packet.pts if packet.pts is not None else packet.dts
+                        if keyed and slot is not None:
+                            heapq.heappush(slots, slot)
             for frame in vs.decode(packet):
                 if slots is not None:
                     frame.pts = _display_slot(slots, frame.pts, REORDER_MAX if vs.codec_context.has_b_frames else 0)
