@@ -37,6 +37,13 @@ def whole(src: Path, dst: Path, *args: str) -> list[str]:
     return check_whole(src, dst, strength_zero=True)
 
 
+def _shown(path: Path) -> tuple[list[float], Fraction, Fraction]:
+    """The video's frame times in seconds as FFmpeg decodes them, its time base and its average rate."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        return [float(f.time) for f in c.decode(v)], v.time_base, v.average_rate
+
+
 # ---- small files of each kind that failed on real footage (run everywhere, CI included)
 
 def test_edit_list_hides_frames_and_they_stay_hidden(tmp_path):
@@ -343,8 +350,7 @@ def test_an_avi_cut_before_a_keyframe_keeps_its_frame_times(tmp_path, bf):
             if k >= 2:  # a capture that begins two frames into a group: three packets without a keyframe
                 p.stream, p.pts, p.dts = s, p.pts - 2, p.dts - 2
                 o.mux(p)
-    with av.open(str(cut)) as c:
-        expected = sorted(float(f.time) for f in c.decode(video=0))  # FFmpeg's own times, in order
+    expected = sorted(_shown(cut)[0])  # FFmpeg's own times, in order
     with VideoReader(cut) as r:
         got = [x.time + r.origin for x in r if isinstance(x, Frame)]
     assert len(got) == 10 and got == pytest.approx(expected, abs=1e-6), (got, expected)
@@ -429,15 +435,10 @@ def test_ogv_from_mp4_counts_frames_and_keeps_the_first_one(tmp_path, vfr):
     src = make_clip(tmp_path / "phone.mp4", codec="libx264", audio=0, frames=10, vfr=vfr)
     r = sharpen(src, tmp_path / "out.ogv", *FAST)
     assert r.returncode == 0, r.stderr
-    times, bases = [], []
-    for path in (src, tmp_path / "out.ogv"):
-        with av.open(str(path)) as c:
-            times.append([float(f.time) for f in c.decode(video=0)])
-            bases.append((c.streams.video[0].time_base, c.streams.video[0].average_rate))
-    frame = float(1 / bases[0][1])
-    assert len(times[1]) == len(times[0]) and times[1][0] == times[0][0] == 0
-    assert times[1] == pytest.approx(times[0], abs=frame / 2 if vfr else 1e-3)
-    assert bases[1][0] == 1 / bases[0][1]
+    (a, _, rate), (b, tb, _) = _shown(src), _shown(tmp_path / "out.ogv")
+    assert len(b) == len(a) and b[0] == a[0] == 0
+    assert b == pytest.approx(a, abs=float(1 / rate) / 2 if vfr else 1e-3)
+    assert tb == 1 / rate
 
 
 @pytest.mark.parametrize("codec, name, top_first, tag", [
@@ -1244,13 +1245,9 @@ def test_a_real_phones_varying_frame_times_into_ogv_keep_the_first_frame(shared_
     src = shared_dir / "realmedia" / "android_lowlight_vfr_rot180_shake.mp4"
     r = sharpen(src, tmp_path / "out.ogv", *FAST, "--strength", "0")
     assert r.returncode == 0, r.stderr
-    times = []
-    for path in (src, tmp_path / "out.ogv"):
-        with av.open(str(path)) as c:
-            times.append([float(f.time) for f in c.decode(video=0)])
-            rate = c.streams.video[0].average_rate
-    assert len(times[1]) == len(times[0]) == 25 and times[1][0] == times[0][0]
-    assert times[1] == pytest.approx(times[0], abs=float(1 / rate))  # on a frame-rate grid, a frame at most
+    (a, _, _), (b, _, rate) = _shown(src), _shown(tmp_path / "out.ogv")
+    assert len(b) == len(a) == 25 and b[0] == a[0]
+    assert b == pytest.approx(a, abs=float(1 / rate))  # on a frame-rate grid, a frame at most
 
 
 def test_a_real_rotated_clip_is_read_upright(shared_dir):
