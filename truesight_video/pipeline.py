@@ -171,7 +171,7 @@ def _run(reader: VideoReader, engine: Sharpener, writer: VideoWriter, batch_size
                     continue
                 frames, results = payload
                 for f, planes in zip(frames, results):
-                    writer.write(planes, f.pts)
+                    writer.write(planes, f.pts, f.captions)
                 written[0] += len(frames)
                 bar.update(len(frames))
                 if on_frames is not None:

@@ -19,6 +19,7 @@ import numpy as np
 from ..colour import ColourSpec, info_spec, sws_args
 from ..errors import ParameterError, TruesightError, first_line
 from . import timecode
+from .captions import frame_captions
 from .layout import FIELD_BB, FIELD_BT, FIELD_TB, FIELD_TT, OPEN_CUE_MAX, TEXT_SUBTITLES, Layout, OtherStream, VideoInfo
 
 log = logging.getLogger("truesight_video")
@@ -35,12 +36,13 @@ UNSPECIFIED, RANGE_FULL = 2, 2
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded picture as integer planes (Y, U, V), its output timestamp and its time in seconds
-    from the clip's start."""
+    """One decoded picture as integer planes (Y, U, V), its output timestamp, its time in seconds
+    from the clip's start and the closed-caption triplets that came with it."""
 
     planes: tuple[np.ndarray, ...]
     pts: int | None
     time: float
+    captions: bytes = b""
 
 
 REORDER_MAX = 16  # slots a frame of a stream with B-frames may show before its own packet's (H.264's reorder limit)
@@ -535,7 +537,8 @@ class VideoReader:
             pts = (self._last_pts + self._step) if self._last_pts is not None else 0
         self._last_pts = pts
         self.decoded += 1
-        return Frame(frame_planes(frame, self.info.work_fmt, self._spec), pts - self._offset(self.stream), t)
+        return Frame(frame_planes(frame, self.info.work_fmt, self._spec), pts - self._offset(self.stream), t,
+                     frame_captions(frame))
 
     def _other_packet(self, packet: av.Packet, early: bool = False) -> av.Packet | None:
         """A packet of another stream as the output takes it (a window's moved to its start), None to drop it;

@@ -19,6 +19,7 @@ import numpy as np
 from ..colour import OutputPlanes, info_spec, sws_args
 from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
+from .captions import CARRIERS, MAX_TRIPLETS, packet_with_captions
 from .encoders import MXF, TrialVideo, codes_fields, configure, lost_in_container, output_tags, plan_video, reads_back
 from .layout import TEXT_SUBTITLES, Layout, OtherStream
 from .reader import YUVJ, codec_name, planes_frame, work_format
@@ -378,6 +379,9 @@ class VideoWriter:
         self._moved: Fraction | None = None
         self._video_start = Fraction(0)  # the first frame's time in the output (seconds)
         self._previous: av.VideoFrame | None = None  # the last frame encoded (MXF repeats it over a gap)
+        self._captions = b""  # closed-caption triplets not yet written (a dropped frame's go with the next)
+        self._caption_at: dict[int, bytes] = {}  # triplets by the pts of the frame whose packet takes them
+        self._captions_lost: str | None = None  # said once
         self._dropped = 0  # frames that fell between two ticks of the encoder's grid
         self._video_end: Fraction | None = None  # where the last frame written ends, on the reader's clock
         self._frame_ticks = round(1 / (info.rate * info.time_base)) if info.rate and info.time_base else 0
@@ -511,11 +515,35 @@ class VideoWriter:
         log.warning("%s (%s%s) cannot be stored in %s; dropped", what, s.label,
                     f", {s.codec}" if s.codec and s.codec != s.label else "", fmt)
 
-    def write(self, planes: tuple[np.ndarray, ...], pts: int | None) -> None:
+    def write(self, planes: tuple[np.ndarray, ...], pts: int | None, captions: bytes = b"") -> None:
         """Encode one frame given as integer planes laid out as `self.planes` says, at pts in the
-        input's time base."""
+        input's time base, with its closed-caption triplets."""
         with _writing(self.format_name):
+            if captions:
+                self._keep_captions(captions)
             self._write(planes, pts)
+
+    def _keep_captions(self, captions: bytes) -> None:
+        if self.codec in CARRIERS:
+            self._captions += captions
+        else:
+            self._lose_captions(f"{self.codec} cannot carry them (H.264, HEVC or MPEG-2 can)")
+
+    def _lose_captions(self, why: str) -> None:
+        if self._captions_lost is None:
+            self._captions_lost = why
+            log.warning("closed captions (CEA-608/708) in the video: %s; dropped", why)
+
+    def _mux_video(self, packets: list[av.Packet]) -> None:
+        """Mux encoded video packets, each with the captions of the frame it holds."""
+        for p in packets:
+            captions = self._caption_at.pop(p.pts, b"") if p.pts is not None else b""
+            if captions:
+                with_cc = packet_with_captions(p, CARRIERS[self.codec], captions)
+                if with_cc is None:
+                    self._lose_captions(f"a {self.codec} packet without a start code")
+                p = with_cc or p
+            self.out.mux(p)
 
     def _write(self, planes: tuple[np.ndarray, ...], pts: int | None) -> None:
         if pts is not None and self.texts:  # on the reader's clock, as the cues of converted subtitles are
@@ -549,13 +577,15 @@ class VideoWriter:
                     return
                 for tick in range(self._last_pts + 1, pts) if self.format_name in MXF else ():
                     self._previous.pts = tick
-                    self.out.mux(self.video.encode(self._previous))
+                    self._mux_video(self.video.encode(self._previous))
             pts = pts if self._last_pts is None else max(pts, self._last_pts + 1)
             self._last_pts = pts
         if self._moved is None:
             self._video_start = pts * tb if pts is not None else Fraction(0)
             self._release((0 if avi else self._phase * tb) - self._rebase * self.info.time_base)
         frame.pts, frame.time_base = pts, tb
+        if self._captions and pts is not None:  # at most 31 triplets a frame; the rest go with the next
+            self._caption_at[pts], self._captions = self._captions[: MAX_TRIPLETS * 3], self._captions[MAX_TRIPLETS * 3:]
         if self._fields is not None:
             self._fields.push(frame)
             frame = self._fields.pull()
@@ -563,7 +593,7 @@ class VideoWriter:
         frame.color_range, frame.colorspace = self.tags
         frame.color_primaries = self.info.color_primaries
         frame.color_trc = self.info.color_trc
-        self.out.mux(self.video.encode(frame))
+        self._mux_video(self.video.encode(frame))
         self._previous = frame
         for idx, (_, target, cues, _) in self.texts.items():
             if not cues.merge and self._video_end is not None:
@@ -668,7 +698,7 @@ class VideoWriter:
                         "were" if self._dropped > 1 else "was")
         if self._moved is None:  # no frame was written: the other streams move only with the clock
             self._release(-self._rebase * self.info.time_base)
-        self.out.mux(self.video.encode(None))
+        self._mux_video(self.video.encode(None))
         for idx, (_, target, cues, _) in self.texts.items():
             for sample in cues.flush(int(self._video_end / cues.tb) if self._video_end is not None else None):
                 self._mux_copy(idx, packet_of(target, sample, cues.tb))
