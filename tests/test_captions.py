@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from media_factory import rgb_content
-from truesight_video.media.captions import CARRIERS, frame_captions, with_captions
+from truesight_video.media.captions import carrier, frame_captions, with_captions
 from truesight_video.model import Identity
 from truesight_video.pipeline import sharpen_video
 
@@ -25,7 +25,7 @@ def captioned_clip(path: Path, codec: str, frames: int = 12, options: dict | Non
     """A clip whose every frame carries its own caption triplets, put in its packets as a
     broadcaster's encoder puts them (FFmpeg's encoders would take them from frame side data,
     which PyAV cannot attach)."""
-    kind = CARRIERS[codec]
+    kind = carrier(codec)
     with av.open(str(path), "w") as c:
         vs = c.add_stream(codec, rate=rate, options=options or {})
         vs.width, vs.height, vs.pix_fmt = 64, 48, "yuv420p"
@@ -100,3 +100,29 @@ def test_a_clip_without_captions_gets_none(tmp_path):
     dst = tmp_path / "out.mp4"
     sharpen_video(src, dst, model=Identity(), device="cpu", progress=False)
     assert not any(shown_captions(dst))
+
+
+def test_frames_with_side_data_pyav_does_not_know_are_read(tmp_path):
+    # a camera's MJPEG with EXIF in every frame: FFmpeg 8 attaches it as side data type 31, which
+    # PyAV 18's list of types lacks (reading the frame's side data raised ValueError)
+    ifd = b"\x01\x00" + b"\x12\x01\x03\x00\x01\x00\x00\x00\x01\x00\x00\x00" + b"\x00" * 4  # Orientation 1
+    exif = b"Exif\x00\x00II*\x00\x08\x00\x00\x00" + ifd
+    app1 = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif
+    src = tmp_path / "cam.avi"
+    with av.open(str(src), "w") as c:
+        vs = c.add_stream("mjpeg", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 64, 48, "yuvj422p"
+        for i in range(4):
+            f = None
+            if i < 3:
+                rgb = (rgb_content(i, 64, 48) * 255).round().astype(np.uint8)
+                f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuvj422p")
+                f.pts = i
+            for p in vs.encode(f):
+                q = av.Packet(bytes(p)[:2] + app1 + bytes(p)[2:])
+                q.pts, q.dts, q.time_base, q.is_keyframe, q.stream = p.pts, p.dts, p.time_base, True, vs
+                c.mux(q)
+    with av.open(str(src)) as c, pytest.raises(ValueError):  # what PyAV does with them
+        list(next(c.decode(video=0)).side_data)
+    stats = sharpen_video(src, tmp_path / "out.avi", model=Identity(), device="cpu", progress=False)
+    assert stats.frames == 3

@@ -8,28 +8,44 @@ import re
 
 import av
 
-# the encoders whose packets can hold ATSC A/53 captions, and how: an H.264 or HEVC SEI NAL unit,
+# the codecs whose packets can hold ATSC A/53 captions, and how: an H.264 or HEVC SEI NAL unit,
 # MPEG-2 picture user data
-CARRIERS = {"libx264": "h264", "libx264rgb": "h264", "h264": "h264", "libx265": "hevc", "hevc": "hevc",
-            "mpeg2video": "mpeg2"}
+CARRIERS = {"h264": "h264", "hevc": "hevc", "mpeg2video": "mpeg2"}
 _A53_HEAD = bytes([0xB5, 0x00, 0x31]) + b"GA94" + bytes([0x03])  # ITU-T T.35: USA, ATSC, 'GA94', cc_data
 _START = re.compile(b"\x00\x00\x01")
 MAX_TRIPLETS = 31  # cc_count is five bits
 
 
+def carrier(encoder: str) -> str | None:
+    """How an encoder's packets hold captions ("h264", "hevc", "mpeg2"), None if they cannot."""
+    try:
+        return CARRIERS.get(av.codec.Codec(encoder, "w").canonical_name)
+    except (av.FFmpegError, ValueError):
+        return None
+
+
 def frame_captions(frame: av.VideoFrame) -> bytes:
     """The frame's caption triplets (cc_valid/cc_type byte, two data bytes each), empty if none."""
-    for sd in frame.side_data:  # PyAV 18 iterates the entries themselves (its .values() raises)
+    try:
+        entries = list(frame.side_data)  # PyAV 18 iterates the entries themselves (its .values() raises)
+    except ValueError:
+        # PyAV 18 knows side-data types up to 27: an MJPEG camera's per-frame EXIF (31) raised here
+        return b""
+    out = b""
+    for sd in entries:
         sd = sd if hasattr(sd, "type") else frame.side_data[sd]
         if getattr(sd.type, "name", None) == "A53_CC":
             data = bytes(sd)
-            return data[: len(data) - len(data) % 3]
-    return b""
+            out += data[: len(data) - len(data) % 3]
+    return out
 
 
 def _cc_data(triplets: bytes) -> bytes:
     """A/53 cc_data(): process_cc_data_flag, cc_count, em_data, the triplets, marker bits."""
-    return bytes([0x40 | len(triplets) // 3, 0xFF]) + triplets + b"\xff"
+    marked = bytearray(triplets)
+    # each triplet's five marker bits are ones (so no malformed triplet can make an MPEG-2 start code)
+    marked[::3] = bytes(b | 0xF8 for b in triplets[::3])
+    return bytes([0x40 | len(triplets) // 3, 0xFF]) + bytes(marked) + b"\xff"
 
 
 def _escaped(rbsp: bytes) -> bytes:
@@ -58,7 +74,7 @@ def caption_unit(kind: str, triplets: bytes) -> bytes:
     """The unit (with its start code) that holds these triplets in a `kind` bitstream."""
     if kind == "mpeg2":
         return b"\x00\x00\x01\xb2" + b"GA94\x03" + _cc_data(triplets)
-    header = b"\x06" if kind == "h264" else b"\x4e\x01"  # H.264 SEI; HEVC prefix SEI, layer 0, temporal id 1
+    header = b"\x06" if kind == "h264" else b"\x4e\x01"  # H.264 SEI; HEVC prefix SEI, layer 0, temporal id 0
     return _sei(_A53_HEAD + _cc_data(triplets), header)
 
 
@@ -90,7 +106,8 @@ def packet_with_captions(packet: av.Packet, kind: str, triplets: bytes) -> av.Pa
     data = with_captions(bytes(packet), kind, triplets)
     if data is None:
         return None
-    out = av.Packet(data)
+    out = av.Packet(len(data))  # FFmpeg's own buffer, with the zero padding its readers may run into
+    memoryview(out)[:] = data
     out.pts, out.dts, out.duration, out.time_base = packet.pts, packet.dts, packet.duration, packet.time_base
     out.is_keyframe = packet.is_keyframe
     out.stream = packet.stream

@@ -19,7 +19,7 @@ import numpy as np
 from ..colour import OutputPlanes, info_spec, sws_args
 from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
-from .captions import CARRIERS, MAX_TRIPLETS, packet_with_captions
+from .captions import MAX_TRIPLETS, carrier, packet_with_captions
 from .encoders import MXF, TrialVideo, codes_fields, configure, lost_in_container, output_tags, plan_video, reads_back
 from .layout import TEXT_SUBTITLES, Layout, OtherStream
 from .reader import YUVJ, codec_name, planes_frame, work_format
@@ -382,6 +382,7 @@ class VideoWriter:
         self._captions = b""  # closed-caption triplets not yet written (a dropped frame's go with the next)
         self._caption_at: dict[int, bytes] = {}  # triplets by the pts of the frame whose packet takes them
         self._captions_lost: str | None = None  # said once
+        self._carrier = carrier(self.codec)  # how the encoder's packets hold captions, None if they cannot
         self._dropped = 0  # frames that fell between two ticks of the encoder's grid
         self._video_end: Fraction | None = None  # where the last frame written ends, on the reader's clock
         self._frame_ticks = round(1 / (info.rate * info.time_base)) if info.rate and info.time_base else 0
@@ -524,7 +525,7 @@ class VideoWriter:
             self._write(planes, pts)
 
     def _keep_captions(self, captions: bytes) -> None:
-        if self.codec in CARRIERS:
+        if self._carrier is not None:
             self._captions += captions
         else:
             self._lose_captions(f"{self.codec} cannot carry them (H.264, HEVC or MPEG-2 can)")
@@ -539,7 +540,7 @@ class VideoWriter:
         for p in packets:
             captions = self._caption_at.pop(p.pts, b"") if p.pts is not None else b""
             if captions:
-                with_cc = packet_with_captions(p, CARRIERS[self.codec], captions)
+                with_cc = packet_with_captions(p, self._carrier, captions)
                 if with_cc is None:
                     self._lose_captions(f"a {self.codec} packet without a start code")
                 p = with_cc or p
@@ -699,6 +700,8 @@ class VideoWriter:
         if self._moved is None:  # no frame was written: the other streams move only with the clock
             self._release(-self._rebase * self.info.time_base)
         self._mux_video(self.video.encode(None))
+        if self._captions or any(self._caption_at.values()):
+            self._lose_captions("those of frames after the last one written had no frame to go with")
         for idx, (_, target, cues, _) in self.texts.items():
             for sample in cues.flush(int(self._video_end / cues.tb) if self._video_end is not None else None):
                 self._mux_copy(idx, packet_of(target, sample, cues.tb))
