@@ -8,6 +8,8 @@ import re
 
 import av
 
+from .sidedata import side_data
+
 # the codecs whose packets can hold ATSC A/53 captions, and how: an H.264 or HEVC SEI NAL unit,
 # MPEG-2 picture user data
 CARRIERS = {"h264": "h264", "hevc": "hevc", "mpeg2video": "mpeg2"}
@@ -26,18 +28,8 @@ def carrier(encoder: str) -> str | None:
 
 def frame_captions(frame: av.VideoFrame) -> bytes:
     """The frame's caption triplets (cc_valid/cc_type byte, two data bytes each), empty if none."""
-    try:
-        entries = list(frame.side_data)  # PyAV 18 iterates the entries themselves (its .values() raises)
-    except ValueError:
-        # PyAV 18 knows side-data types up to 27: an MJPEG camera's per-frame EXIF (31) raised here
-        return b""
-    out = b""
-    for sd in entries:
-        sd = sd if hasattr(sd, "type") else frame.side_data[sd]
-        if getattr(sd.type, "name", None) == "A53_CC":
-            data = bytes(sd)
-            out += data[: len(data) - len(data) % 3]
-    return out
+    data = side_data(frame).get("A53_CC", b"")
+    return data[: len(data) - len(data) % 3]
 
 
 def _cc_data(triplets: bytes) -> bytes:

@@ -14,7 +14,7 @@ import numpy as np
 from ..colour import RANGE_FULL, RGB_WORK_MATRIX
 from ..errors import ParameterError, TruesightError, first_line
 from ..options import NAMED_PRESETS, EncodeSettings
-from .layout import FIELD_TT, PQ, VideoInfo
+from .layout import FIELD_TT, PQ, HdrMetadata, VideoInfo
 from .reader import YUVJ
 
 log = logging.getLogger("truesight_video")
@@ -138,6 +138,31 @@ def _check_preset(codec: str, preset: str | None) -> None:
         raise ParameterError("preset", f"{codec} has no presets (choose an encoder that has, e.g. --codec libx264)")
 
 
+HDR_METADATA_ENCODERS = {"libx265", "libsvtav1"}  # those told the mastering display by an option
+
+
+def _hdr_params(hdr: HdrMetadata | None, encoder: str) -> list[str]:
+    """HDR10 static metadata as x265's or SVT-AV1's parameters (they write it into the bitstream)."""
+    if hdr is None:
+        return []
+    out = []
+    if hdr.primaries is not None and hdr.luminance is not None:
+        (rx, ry, gx, gy, bx, by), (wx, wy), (hi, lo) = hdr.primaries, hdr.white, hdr.luminance
+        if encoder == "x265":  # chromaticity in 0.00002 units, luminance in 0.0001 cd/m2, G B R order
+            def xy(x: Fraction, y: Fraction) -> str:
+                return f"{round(x * 50000)},{round(y * 50000)}"
+            lum = f"{round(hi * 10000)},{round(lo * 10000)}"
+            out.append(f"master-display=G({xy(gx, gy)})B({xy(bx, by)})R({xy(rx, ry)})WP({xy(wx, wy)})L({lum})")
+        else:
+            def xy(x: Fraction, y: Fraction) -> str:
+                return f"{float(x):.5f},{float(y):.5f}"
+            out.append(f"mastering-display=G({xy(gx, gy)})B({xy(bx, by)})R({xy(rx, ry)})WP({xy(wx, wy)})"
+                       f"L({float(hi):.4f},{float(lo):.4f})")
+    if hdr.max_cll or hdr.max_fall:
+        out.append(f"{'max-cll' if encoder == 'x265' else 'content-light'}={hdr.max_cll},{hdr.max_fall}")
+    return out
+
+
 def _options(codec: str, info: VideoInfo, settings: EncodeSettings) -> tuple[dict[str, str], int | None]:
     """Encoder options and, for quantizer-driven encoders, the quantizer (crf maps to it, 1..31)."""
     _check_preset(codec, settings.preset)
@@ -145,14 +170,17 @@ def _options(codec: str, info: VideoInfo, settings: EncodeSettings) -> tuple[dic
     if codec in ("libx264", "libx265"):
         opts = {"crf": str(18 if crf is None else crf), "preset": settings.preset or "medium"}
         if codec == "libx265":
-            opts["x265-params"] = "log-level=error"
+            opts["x265-params"] = ":".join(["log-level=error", *_hdr_params(info.hdr_metadata, "x265")])
         return opts, None
     if codec in ("libvpx-vp9", "libvpx"):
         return {"crf": str(20 if crf is None else crf), "b": "0", "row-mt": "1",
                 "cpu-used": settings.preset or "4",
                 "deadline": "good"}, None
     if codec == "libsvtav1":
-        return {"crf": str(24 if crf is None else crf), "preset": settings.preset or "8"}, None
+        opts = {"crf": str(24 if crf is None else crf), "preset": settings.preset or "8"}
+        if info.hdr_metadata is not None:
+            opts["svtav1-params"] = ":".join(_hdr_params(info.hdr_metadata, "svtav1"))
+        return opts, None
     if codec == "libaom-av1":
         return {"crf": str(24 if crf is None else crf), "cpu-used": settings.preset or "6"}, None
     if codec == "dnxhd":  # DNxHR profiles take any frame size; classic DNxHD only a fixed list

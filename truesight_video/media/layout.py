@@ -13,6 +13,18 @@ OPEN_CUE_MAX = 5.0  # seconds a text cue without a duration lasts at most (until
 
 
 @dataclass(frozen=True)
+class HdrMetadata:
+    """HDR10 static metadata: the mastering display's primaries (R, G, B as x, y pairs) and white point,
+    its luminance (max, min, cd/m2), and the content's light levels (MaxCLL, MaxFALL; 0: not stated)."""
+
+    primaries: tuple[Fraction, ...] | None = None
+    white: tuple[Fraction, ...] | None = None
+    luminance: tuple[Fraction, ...] | None = None
+    max_cll: int = 0
+    max_fall: int = 0
+
+
+@dataclass(frozen=True)
 class VideoInfo:
     """The video stream as a player shows it (colour and rotation read from its first decoded frame)."""
 
@@ -46,6 +58,8 @@ class VideoInfo:
     metadata: dict[str, str] = field(default_factory=dict)
     audio_streams: int = 0
     rgb: bool = False  # stored as RGB: the work planes are YUV we make (colour.info_spec says how)
+    hdr_metadata: HdrMetadata | None = None  # as the first frame states it
+    hdr_dynamic: tuple[str, ...] = ()  # per-frame HDR metadata the output cannot carry ("HDR10+", "Dolby Vision")
 
     @property
     def chroma_shape(self) -> tuple[int, int]:

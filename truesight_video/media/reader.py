@@ -21,6 +21,7 @@ from ..errors import ParameterError, TruesightError, first_line
 from . import timecode
 from .captions import frame_captions
 from .layout import FIELD_BB, FIELD_BT, FIELD_TB, FIELD_TT, OPEN_CUE_MAX, TEXT_SUBTITLES, Layout, OtherStream, VideoInfo
+from .sidedata import hdr_dynamic, hdr_metadata
 
 log = logging.getLogger("truesight_video")
 
@@ -215,7 +216,8 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
         sample_aspect_ratio=Fraction(sar) if sar and sar.numerator else None, bit_rate=cc.bit_rate or 0,
         b_frames=bool(cc.has_b_frames),
         disposition=int(vs.disposition), metadata=dict(vs.metadata),
-        audio_streams=len(container.streams.audio), rgb=first.format.is_rgb)
+        audio_streams=len(container.streams.audio), rgb=first.format.is_rgb, hdr_metadata=hdr_metadata(first),
+        hdr_dynamic=hdr_dynamic(first))
 
 
 SLOW_TRACK = 2.0  # seconds
