@@ -74,7 +74,7 @@ def test_an_encoder_that_cannot_write_hdr10_metadata_says_so(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         sharpen_video(src, dst, model=Identity(), device="cpu", progress=False, codec="libvpx-vp9")
     said = _hdr_warnings(caplog)
-    assert len(said) == 1 and "mastering display" in said[0] and "libvpx-vp9" in said[0]
+    assert len(said) == 1 and "mastering display and its light levels are not carried into libvpx-vp9" in said[0]
     assert first_frame_hdr(dst) is None
 
 
@@ -85,3 +85,25 @@ def test_hdr_without_metadata_gets_no_warning(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         sharpen_video(src, tmp_path / "out.mkv", model=Identity(), device="cpu", progress=False)
     assert not _hdr_warnings(caplog)
+
+
+def test_half_a_mastering_display_is_named_as_lost():
+    # Matroska may state the primaries or the luminance alone; x265 and SVT-AV1 take only both
+    from fractions import Fraction as F
+
+    from truesight_video.media.encoders import _hdr_params, hdr_lost
+    from truesight_video.media.layout import HdrMetadata
+    primaries = tuple(F(v, 50000) for v in (34000, 16000, 13250, 34500, 7500, 3000))
+    half = HdrMetadata(primaries=primaries, white=(F(15635, 50000), F(16450, 50000)), max_cll=1000, max_fall=400)
+    assert _hdr_params(half, "x265") == ["max-cll=1000,400"]
+    assert hdr_lost(half, "libx265") == ["its mastering display (its luminance unstated)"]
+    assert hdr_lost(half, "libx264") == ["its mastering display (its luminance unstated)", "its light levels"]
+    whole = HdrMetadata(primaries=half.primaries, white=half.white, luminance=(F(1000), F(1, 200)))
+    assert hdr_lost(whole, "libsvtav1") == [] and hdr_lost(whole, "libvpx-vp9") == ["its mastering display"]
+
+
+def test_light_levels_past_16_bits_are_clamped_not_wrapped():
+    from truesight_video.media.encoders import _hdr_params
+    from truesight_video.media.layout import HdrMetadata
+    assert _hdr_params(HdrMetadata(max_cll=70000, max_fall=400), "x265") == ["max-cll=65535,400"]
+    assert _hdr_params(HdrMetadata(max_cll=70000, max_fall=400), "svtav1") == ["content-light=65535,400"]

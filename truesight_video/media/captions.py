@@ -28,8 +28,7 @@ def carrier(encoder: str) -> str | None:
 
 def frame_captions(frame: av.VideoFrame) -> bytes:
     """The frame's caption triplets (cc_valid/cc_type byte, two data bytes each), empty if none."""
-    data = side_data(frame).get("A53_CC", b"")
-    return data[: len(data) - len(data) % 3]
+    return b"".join(d[: len(d) - len(d) % 3] for d in side_data(frame).get("A53_CC", []))
 
 
 def _cc_data(triplets: bytes) -> bytes:

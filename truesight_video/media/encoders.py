@@ -142,25 +142,42 @@ HDR_METADATA_ENCODERS = {"libx265", "libsvtav1"}  # those told the mastering dis
 
 
 def _hdr_params(hdr: HdrMetadata | None, encoder: str) -> list[str]:
-    """HDR10 static metadata as x265's or SVT-AV1's parameters (they write it into the bitstream)."""
+    """HDR10 static metadata as x265's or SVT-AV1's parameters (they write it into the bitstream; both
+    take a mastering display only with its primaries and its luminance)."""
     if hdr is None:
         return []
     out = []
     if hdr.primaries is not None and hdr.luminance is not None:
         (rx, ry, gx, gy, bx, by), (wx, wy), (hi, lo) = hdr.primaries, hdr.white, hdr.luminance
-        if encoder == "x265":  # chromaticity in 0.00002 units, luminance in 0.0001 cd/m2, G B R order
+        if encoder == "x265":  # chromaticity in 0.00002 units (16 bits), luminance in 0.0001 cd/m2, G B R order
             def xy(x: Fraction, y: Fraction) -> str:
-                return f"{round(x * 50000)},{round(y * 50000)}"
+                return ",".join(str(min(50000, max(0, round(v * 50000)))) for v in (x, y))
             lum = f"{round(hi * 10000)},{round(lo * 10000)}"
             out.append(f"master-display=G({xy(gx, gy)})B({xy(bx, by)})R({xy(rx, ry)})WP({xy(wx, wy)})L({lum})")
         else:
             def xy(x: Fraction, y: Fraction) -> str:
                 return f"{float(x):.5f},{float(y):.5f}"
             out.append(f"mastering-display=G({xy(gx, gy)})B({xy(bx, by)})R({xy(rx, ry)})WP({xy(wx, wy)})"
-                       f"L({float(hi):.4f},{float(lo):.4f})")
-    if hdr.max_cll or hdr.max_fall:
-        out.append(f"{'max-cll' if encoder == 'x265' else 'content-light'}={hdr.max_cll},{hdr.max_fall}")
+                       f"L({float(hi):.4f},{float(lo):.6f})")
+    if hdr.max_cll or hdr.max_fall:  # 16-bit fields in both bitstreams (x265 wrapped 70000 to 4464)
+        cll, fall = min(hdr.max_cll, 65535), min(hdr.max_fall, 65535)
+        out.append(f"{'max-cll' if encoder == 'x265' else 'content-light'}={cll},{fall}")
     return out
+
+
+def hdr_lost(hdr: HdrMetadata | None, codec: str) -> list[str]:
+    """What of a clip's HDR10 static metadata an encoder does not write (["the mastering display"], ...)."""
+    if hdr is None:
+        return []
+    mastering = hdr.primaries is not None or hdr.luminance is not None
+    whole = hdr.primaries is not None and hdr.luminance is not None
+    lost = []
+    if mastering and (codec not in HDR_METADATA_ENCODERS or not whole):
+        lost.append("its mastering display" if whole else
+                    f"its mastering display (its {'luminance' if hdr.primaries is not None else 'primaries'} unstated)")
+    if (hdr.max_cll or hdr.max_fall) and codec not in HDR_METADATA_ENCODERS:
+        lost.append("its light levels")
+    return lost
 
 
 def _options(codec: str, info: VideoInfo, settings: EncodeSettings) -> tuple[dict[str, str], int | None]:

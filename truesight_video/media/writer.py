@@ -20,7 +20,7 @@ from ..colour import OutputPlanes, info_spec, sws_args
 from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
 from .captions import MAX_TRIPLETS, carrier, packet_with_captions
-from .encoders import HDR_METADATA_ENCODERS, MXF, TrialVideo, codes_fields, configure, lost_in_container, output_tags, plan_video, reads_back
+from .encoders import MXF, TrialVideo, codes_fields, configure, hdr_lost, lost_in_container, output_tags, plan_video, reads_back
 from .layout import HLG, PQ, TEXT_SUBTITLES, Layout, OtherStream
 from .reader import YUVJ, codec_name, planes_frame, work_format
 from .subtitles import Cues, add_text_stream, packet_of, plan_text, soft_break, text_of
@@ -359,14 +359,18 @@ class VideoWriter:
         if colour:
             log.warning("%s in %s cannot keep %s: players will show the colours differently", self.encoding.codec,
                         fmt, " and ".join(colour))
-        else:
-            lost = [f"its {name} metadata" for name in info.hdr_dynamic]
-            if info.hdr_metadata is not None and self.encoding.codec not in HDR_METADATA_ENCODERS:
-                lost.insert(0, "its mastering display and light levels")
-            if lost:
-                log.warning("HDR input (%s): colour tags are kept, %s %s not carried into %s", "PQ" if info.color_trc == PQ
-                            else "HLG" if info.color_trc == HLG else "SDR", " and ".join(lost),
-                            "are" if len(lost) > 1 else "is", self.encoding.codec)
+        # what of the HDR metadata the output does not carry (its colour tags: just above)
+        lost = hdr_lost(info.hdr_metadata, self.encoding.codec)
+        for name in info.hdr_dynamic:
+            if name != "unreadable":
+                lost.append(f"its {name} per-frame metadata")
+            elif info.hdr:  # PyAV could not list the frame's side data: whatever HDR metadata it holds
+                lost.append("any per-frame metadata (PyAV cannot read this clip's)")
+        if lost:
+            log.warning("%s: %s%s %s not carried into %s",
+                        {PQ: "HDR input (PQ)", HLG: "HDR input (HLG)"}.get(info.color_trc, "HDR metadata in the input"),
+                        "" if colour else "colour tags are kept, ", " and ".join(lost),
+                        "are" if len(lost) > 1 else "is", self.encoding.codec)
         if dropped:
             log.warning("container tags %s cannot be stored in %s; dropped", ", ".join(sorted(dropped)), fmt)
         self.copy: dict[int, av.stream.Stream] = {}
