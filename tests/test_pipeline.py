@@ -474,3 +474,13 @@ def test_ffmpeg_failing_mid_run_is_one_line_naming_the_container(tmp_path, monke
     assert r.exit_code == 1
     assert r.stderr.strip() == "error: FFmpeg failed writing the matroska output: Not yet implemented in FFmpeg, patches welcome"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
+
+
+def test_an_mts_output_is_bdav_like_a_camcorders(tmp_path):
+    # AVCHD camcorders write .MTS with 192-byte packets (a 4-byte arrival stamp before each 0x47 sync byte)
+    src = make_clip(tmp_path / "in.mkv", frames=3, audio=0)
+    dst = tmp_path / "out.mts"
+    sharpen_video(src, dst, model=Identity(), device="cpu", progress=False)
+    data = dst.read_bytes()
+    assert len(data) % 192 == 0 and data[4] == data[196] == 0x47
+    assert len(video_frames(dst)) == 3

@@ -282,14 +282,15 @@ def test_sound_no_decoder_reads_is_dropped_with_a_word_not_a_traceback(tmp_path)
         assert f"audio stream 1 (?) cannot be stored in {ext[1:]}; dropped" in r.stderr, r.stderr
 
 
-def test_blu_ray_pcm_is_copied_into_m2ts_and_transcoded_into_ts(tmp_path):
+def test_blu_ray_pcm_is_copied_into_m2ts_or_mts_and_transcoded_into_ts(tmp_path):
     # MPEG-TS marks Blu-ray's PCM as sound only in its Blu-ray mode (a .m2ts name); into .ts it is data
     src = kinds.sound_clip(tmp_path / "disc.m2ts", "mpegts", "pcm_bluray")
-    r = sharpen(src, tmp_path / "out.m2ts", *LOUD, "--strength", "0")
-    assert r.returncode == 0 and "transcoding" not in r.stderr, r.stderr
-    assert stream_packets(src, "audio") and stream_packets(tmp_path / "out.m2ts", "audio")
-    with av.open(str(tmp_path / "out.m2ts")) as c:
-        assert [s.codec_context.name for s in c.streams.audio] == ["pcm_bluray"]
+    for name in ("out.m2ts", "out.mts"):  # .mts: AVCHD's name for the same
+        r = sharpen(src, tmp_path / name, *LOUD, "--strength", "0")
+        assert r.returncode == 0 and "transcoding" not in r.stderr, r.stderr
+        assert stream_packets(src, "audio") and stream_packets(tmp_path / name, "audio")
+        with av.open(str(tmp_path / name)) as c:
+            assert [s.codec_context.name for s in c.streams.audio] == ["pcm_bluray"]
     r = sharpen(src, tmp_path / "out.ts", *LOUD, "--strength", "0")
     assert r.returncode == 0 and "cannot be copied into mpegts; transcoding to aac" in r.stderr, r.stderr
 

@@ -38,7 +38,8 @@ TIMECODE_KEPT = ("mov", "mp4", "matroska", "webm", "ogg", "ogv")
 # the sound MPEG-TS marks as sound (FFmpeg's muxer writes every other codec as private data, read back as data)
 TS_AUDIO = {"mp2", "mp3", "mp3float", "aac", "aac_latm", "ac3", "eac3", "dts", "dca", "truehd", "opus", "libopus",
             "s302m"}
-M2TS_AUDIO = TS_AUDIO | {"pcm_bluray"}  # its Blu-ray mode (a .m2ts name) marks Blu-ray's PCM too
+M2TS_AUDIO = TS_AUDIO | {"pcm_bluray"}  # its Blu-ray mode (a .m2ts or .mts name) marks Blu-ray's PCM too
+BDAV_SUFFIXES = (".m2ts", ".mts")
 FLV_FOURCC = {"aac", "mp3", "mp3float", "opus", "libopus", "flac", "ac3", "eac3"}  # what FLV names by FourCC
 # sound NUT copies undecodable: it keeps no block alignment (WMA, IMA ADPCM) or bits per sample (G.726)
 NUT_UNDECODABLE = {"wmav1", "wmav2", "wmapro", "adpcm_ima_wav", "g726"}
@@ -286,7 +287,9 @@ class VideoWriter:
         self.width = width or info.width
         self.height = height or info.height
         try:
-            self.out = av.open(str(path), "w", format=format_name)
+            # .mts is AVCHD's name for BDAV's 192-byte packets, which FFmpeg's muxer gives .m2ts alone
+            m2ts = {"mpegts_m2ts_mode": "1"} if os.fspath(path).lower().endswith(BDAV_SUFFIXES) else None
+            self.out = av.open(str(path), "w", format=format_name, options=m2ts)
         except (av.FFmpegError, ValueError) as e:
             raise TruesightError(f"cannot write {path}: {first_line(e)}") from None
         try:
@@ -471,7 +474,7 @@ class VideoWriter:
         src = s.stream
         # MXF's header needs the video before any other stream
         lead = TrialVideo(self.encoding, self.info, self.width, self.height) if fmt in MXF else None
-        m2ts = fmt == "mpegts" and self.out.name.lower().endswith(".m2ts")
+        m2ts = fmt == "mpegts" and self.out.name.lower().endswith(BDAV_SUFFIXES)
         copies, why = can_copy(fmt, src, samples.get(s.index, []), lead, m2ts), f"cannot be copied into {fmt}"
         # (FFmpeg's MXF takes no copied sound, only transcoded PCM, which is trimmed to the first frame)
         if copies and s.kind == "audio" and fmt == "avi":
