@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from media_factory import rgb_content
-from truesight_video.media.sidedata import hdr_metadata
+from truesight_video.media.sidedata import hdr_metadata, side_data
 from truesight_video.model import Identity
 from truesight_video.pipeline import sharpen_video
 
@@ -36,7 +36,7 @@ def pq_clip(path: Path, params: str = PQ_PARAMS) -> Path:
 
 def first_frame_hdr(path: Path):
     with av.open(str(path)) as c:
-        return hdr_metadata(next(c.decode(video=0)))
+        return hdr_metadata(side_data(next(c.decode(video=0))))
 
 
 def _hdr_warnings(caplog) -> list[str]:
@@ -63,8 +63,8 @@ def test_hdr10_metadata_is_kept_into_av1(tmp_path):
     got = first_frame_hdr(dst)
     assert got is not None and (got.max_cll, got.max_fall) == (1000, 400)
     # AV1 stores chromaticities in 1/65536 and luminance in fixed point: equal to their precision
-    assert [float(v) for v in got.primaries + got.white] == pytest.approx([float(v) for v in stated.primaries + stated.white],
-                                                                          abs=2e-5)
+    chroma = [float(v) for v in stated.primaries + stated.white]
+    assert [float(v) for v in got.primaries + got.white] == pytest.approx(chroma, abs=2e-5)
     assert [float(v) for v in got.luminance] == pytest.approx([float(v) for v in stated.luminance], rel=1e-3)
 
 

@@ -166,7 +166,7 @@ def _hdr_params(hdr: HdrMetadata | None, encoder: str) -> list[str]:
 
 
 def hdr_lost(hdr: HdrMetadata | None, codec: str) -> list[str]:
-    """What of a clip's HDR10 static metadata an encoder does not write (["the mastering display"], ...)."""
+    """What of a clip's HDR10 static metadata an encoder does not write (["its mastering display"], ...)."""
     if hdr is None:
         return []
     mastering = hdr.primaries is not None or hdr.luminance is not None

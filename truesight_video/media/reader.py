@@ -21,7 +21,7 @@ from ..errors import ParameterError, TruesightError, first_line
 from . import timecode
 from .captions import frame_captions
 from .layout import FIELD_BB, FIELD_BT, FIELD_TB, FIELD_TT, OPEN_CUE_MAX, TEXT_SUBTITLES, Layout, OtherStream, VideoInfo
-from .sidedata import hdr_dynamic, hdr_metadata
+from .sidedata import hdr_dynamic, hdr_metadata, side_data
 
 log = logging.getLogger("truesight_video")
 
@@ -203,6 +203,7 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
 
     colour_range = RANGE_FULL if pix_fmt.startswith("yuvj") else (first.color_range or cc.color_range)
     sar = cc.sample_aspect_ratio
+    extra = side_data(first)
     return VideoInfo(
         path=path, format_name=container.format.name, codec=codec_name(vs), codec_tag=cc.codec_tag or "",
         width=first.width, height=first.height, pix_fmt=pix_fmt, work_fmt=work_fmt, bits=bits,
@@ -216,8 +217,8 @@ def _info(container: av.container.InputContainer, vs: av.VideoStream, first: av.
         sample_aspect_ratio=Fraction(sar) if sar and sar.numerator else None, bit_rate=cc.bit_rate or 0,
         b_frames=bool(cc.has_b_frames),
         disposition=int(vs.disposition), metadata=dict(vs.metadata),
-        audio_streams=len(container.streams.audio), rgb=first.format.is_rgb, hdr_metadata=hdr_metadata(first),
-        hdr_dynamic=hdr_dynamic(first))
+        audio_streams=len(container.streams.audio), rgb=first.format.is_rgb, hdr_metadata=hdr_metadata(extra),
+        hdr_dynamic=hdr_dynamic(extra))
 
 
 SLOW_TRACK = 2.0  # seconds

@@ -36,9 +36,8 @@ def _fractions(values: tuple[int, ...]) -> tuple[Fraction, ...] | None:
     return None if any(d <= 0 for _, d in pairs) else tuple(Fraction(n, d) for n, d in pairs)
 
 
-def hdr_metadata(frame: av.VideoFrame) -> HdrMetadata | None:
-    """The mastering display and content light levels a frame states (HDR10), None if neither."""
-    data = side_data(frame)
+def hdr_metadata(data: dict[str, list[bytes]]) -> HdrMetadata | None:
+    """The mastering display and content light levels a frame's side data states (HDR10), None if neither."""
     primaries = white = luminance = None
     mastering = b"".join(data.get("MASTERING_DISPLAY_METADATA", [])[:1])
     if len(mastering) >= 88:  # AVMasteringDisplayMetadata: R, G, B, white (x, y), min and max luminance, 2 flags
@@ -57,7 +56,7 @@ def hdr_metadata(frame: av.VideoFrame) -> HdrMetadata | None:
     return HdrMetadata(primaries=primaries, white=white, luminance=luminance, max_cll=max_cll, max_fall=max_fall)
 
 
-def hdr_dynamic(frame: av.VideoFrame) -> tuple[str, ...]:
-    """The kinds of per-frame HDR metadata a frame carries (HDR10+, Dolby Vision; "unreadable" where
-    PyAV could not list its side data), each named once."""
-    return tuple(dict.fromkeys(DYNAMIC[k] for k in side_data(frame) if k in DYNAMIC))
+def hdr_dynamic(data: dict[str, list[bytes]]) -> tuple[str, ...]:
+    """The kinds of per-frame HDR metadata a frame's side data holds (HDR10+, Dolby Vision; "unreadable"
+    where PyAV could not list it), each named once."""
+    return tuple(dict.fromkeys(DYNAMIC[k] for k in data if k in DYNAMIC))

@@ -20,7 +20,8 @@ from ..colour import OutputPlanes, info_spec, sws_args
 from ..errors import TruesightError, first_line
 from ..options import EncodeSettings
 from .captions import MAX_TRIPLETS, carrier, packet_with_captions
-from .encoders import MXF, TrialVideo, codes_fields, configure, hdr_lost, lost_in_container, output_tags, plan_video, reads_back
+from .encoders import (MXF, TrialVideo, codes_fields, configure, hdr_lost, lost_in_container, output_tags, plan_video,
+                       reads_back)
 from .layout import HLG, PQ, TEXT_SUBTITLES, Layout, OtherStream
 from .reader import YUVJ, codec_name, planes_frame, work_format
 from .subtitles import Cues, add_text_stream, packet_of, plan_text, soft_break, text_of
@@ -598,7 +599,8 @@ class VideoWriter:
             self._release((0 if avi else self._phase * tb) - self._rebase * self.info.time_base)
         frame.pts, frame.time_base = pts, tb
         if self._captions and pts is not None:  # at most 31 triplets a frame; the rest go with the next
-            self._caption_at[pts], self._captions = self._captions[: MAX_TRIPLETS * 3], self._captions[MAX_TRIPLETS * 3:]
+            n = MAX_TRIPLETS * 3
+            self._caption_at[pts], self._captions = self._captions[:n], self._captions[n:]
         if self._fields is not None:
             self._fields.push(frame)
             frame = self._fields.pull()
